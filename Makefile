@@ -1,0 +1,36 @@
+# Newcomer's entry points (see README.md). Every target creates .venv itself.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export WANDB_MODE ?= offline
+export GRADIO_ANALYTICS_ENABLED ?= False
+export MPLBACKEND ?= Agg
+PARAMS ?= params/cpu.yaml
+
+.PHONY: setup test test-fast main sync-check bench-data clean-runs
+
+$(BIN)/nbdev_export: requirements.txt settings.ini setup.py
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+setup: $(BIN)/nbdev_export  ## create .venv with everything installed
+
+test: setup  ## the test suite: every notebook (fast cells) and tests/
+	$(BIN)/nbdev_test --n_workers 2 --do_print --timing
+	$(BIN)/python -m pytest -q tests
+
+sync-check: setup  ## fail if the notebooks and cifake_nb/ disagree or notebooks are not clean
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+	@git diff --exit-code --stat -- nbs cifake_nb || { echo "nbdev_export/nbdev_clean changed files: run them and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- cifake_nb)" || { git status --porcelain -- cifake_nb; echo "untracked exported modules: commit them"; exit 1; }
+
+main: setup  ## the main job: data report, then train → evaluate with $(PARAMS)
+	$(BIN)/python scripts/main.py --params $(PARAMS)
+
+bench-data: setup  ## benchmark: cold decode and warm cache load of all 120,000 images
+	$(BIN)/python scripts/bench_data.py
