@@ -1,0 +1,94 @@
+"""The demo in a real browser: headless Chromium (the system's /usr/bin/chromium, driven by Playwright)
+uploads images and checks that the verdict, the heatmap, the error pop-up and the batch table appear.
+Screenshots go to tests/artifacts/ (git-ignored). Skipped when /usr/bin/chromium is missing:
+install it with `apt-get install -y chromium` (never `playwright install`).
+"""
+import io, os, re, socket
+from pathlib import Path
+
+os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = Path('/usr/bin/chromium')
+ARTIFACTS = Path(__file__).resolve().parent / 'artifacts'
+CIFAKE_TEST = Path(__file__).resolve().parents[2] / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.parquet'
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', '--no-first-run']
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'{CHROMIUM} is missing: `apt-get install -y chromium` to run browser tests')
+sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright Python package is not installed')
+
+
+def cifake_images(n: int) -> list[bytes]:
+    "The first `n` CIFAKE test images (JPEG bytes), or generated 32×32 JPEGs without the data."
+    if CIFAKE_TEST.exists():
+        import pyarrow.parquet as pq
+        batch = next(pq.ParquetFile(CIFAKE_TEST).iter_batches(batch_size=n, columns=['image']))
+        return [x['bytes'] for x in batch.column('image').to_pylist()]
+    rng = np.random.default_rng(0); out = []
+    for _ in range(n):
+        buf = io.BytesIO(); Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, 'JPEG'); out.append(buf.getvalue())
+    return out
+
+
+@pytest.fixture(scope='module')
+def demo_url(tmp_path_factory):
+    from cifake_nb.app import build_demo
+    from cifake_nb.inference import Predictor
+    demo = build_demo(Predictor(), log_path=tmp_path_factory.mktemp('browser') / 'log.sqlite')
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=demo.service.max_bytes)
+    yield f'http://127.0.0.1:{port}/', demo
+    demo.close()
+
+
+@pytest.fixture(scope='module')
+def page(demo_url):
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={'width': 1280, 'height': 1100})
+        pg.set_default_timeout(30_000)
+        pg.goto(demo_url[0]); pg.wait_for_selector('#verdict')
+        yield pg
+        browser.close()
+
+
+def test_upload_shows_verdict_and_heatmap(page, demo_url, tmp_path):
+    good = cifake_images(1)[0]
+    f = tmp_path / 'cifake_test_0.jpg'; f.write_bytes(good)
+    expected = demo_url[1].service.predictor.predict(good)
+    page.locator('input[type=file]').first.set_input_files(str(f))
+    heat = page.locator('#heatmap img')
+    heat.wait_for(state='visible')
+    sync_api.expect(page.locator('#verdict')).to_contain_text(expected.label)
+    sync_api.expect(page.locator('#seen img')).to_be_visible()
+    box = heat.bounding_box(); assert box['width'] >= 200 and box['height'] >= 200, box  # shown large
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / 'demo_one_image.png'), full_page=True)
+
+
+def test_bad_upload_shows_error(page, demo_url, tmp_path):
+    page.goto(demo_url[0]); page.wait_for_selector('#verdict')  # a fresh page: the upload box is empty again
+    f = tmp_path / 'notes.png'; f.write_bytes(b'this is text, not a PNG')
+    page.locator('input[type=file]').first.set_input_files(str(f))
+    sync_api.expect(page.get_by_text(re.compile('not a recognised image format'))).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / 'demo_bad_upload.png'), full_page=True)
+
+
+def test_several_images_tab(page, demo_url, tmp_path):
+    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
+    page.get_by_role('tab', name='Several images').click()
+    paths = []
+    for i, b in enumerate(cifake_images(4) + [b'GIF89a truncated']):
+        p = tmp_path / f'img_{i}.{"gif" if i == 4 else "jpg"}'; p.write_bytes(b); paths.append(str(p))
+    page.locator('input[type=file][multiple]').set_input_files(paths)
+    table = page.locator('table').last
+    sync_api.expect(table).to_contain_text('img_4.gif')
+    sync_api.expect(table).to_contain_text('error')
+    sync_api.expect(page.locator('.gallery-item, button.thumbnail-item, [data-testid="gallery"] img').first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / 'demo_several_images.png'), full_page=True)
