@@ -69,7 +69,7 @@ def test_upload_shows_verdict_and_heatmap(page, demo_url, tmp_path):
     sync_api.expect(page.locator('#seen img')).to_be_visible()
     box = heat.bounding_box(); assert box['width'] >= 200 and box['height'] >= 200, box  # shown large
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / 'demo_one_image.png'), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / 'demo_one_image.png'), full_page=True, animations='disabled')
 
 
 def test_bad_upload_shows_error(page, demo_url, tmp_path):
@@ -77,7 +77,7 @@ def test_bad_upload_shows_error(page, demo_url, tmp_path):
     f = tmp_path / 'notes.png'; f.write_bytes(b'this is text, not a PNG')
     page.locator('input[type=file]').first.set_input_files(str(f))
     sync_api.expect(page.get_by_text(re.compile('not a recognised image format'))).to_be_visible()
-    page.screenshot(path=str(ARTIFACTS / 'demo_bad_upload.png'), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / 'demo_bad_upload.png'), full_page=True, animations='disabled')
 
 
 def test_several_images_tab(page, demo_url, tmp_path):
@@ -91,4 +91,13 @@ def test_several_images_tab(page, demo_url, tmp_path):
     sync_api.expect(page.get_by_test_id('cell-4-1')).to_contain_text('error')
     sync_api.expect(page.get_by_test_id('cell-4-4')).to_contain_text('not a recognised image format')
     for i in range(4): sync_api.expect(page.get_by_text(re.compile(rf'img_{i}\.jpg: (REAL|FAKE) '))).to_be_visible()  # gallery captions
-    page.screenshot(path=str(ARTIFACTS / 'demo_several_images.png'), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / 'demo_several_images.png'), full_page=True, animations='disabled')
+
+
+def test_about_tab(page, demo_url):
+    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
+    page.get_by_role('tab', name='About the model').click()
+    version = demo_url[1].service.predictor.version
+    sync_api.expect(page.get_by_text(version).first).to_be_visible()
+    sync_api.expect(page.get_by_text('Model card')).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / 'demo_about.png'), full_page=True, animations='disabled')

@@ -1,0 +1,261 @@
+"""The docs site's sources: its configuration, the sidebar, the pages, their links and stored outputs,
+and what nbdev executes when it builds them.
+
+How the site is built (see _quarto.yml): nbdev copies nbs/ into _proc/ and runs its notebook processors,
+which execute only import, export, `show_doc` and `#| exec_doc` cells; Quarto renders the result and
+executes nothing. So a page shows the outputs stored in its notebook, and a cell that nbdev executes
+runs *without the cells before it*. These tests are static (seconds), except one in-process run of
+nbdev's processors on the two pages whose content is computed at build time (home, model card).
+The full build check, every notebook through `nbdev_proc_nbs` (about a minute), is
+`python scripts/check_docs.py`, which the docs workflow runs before Quarto.
+"""
+import ast, configparser, copy, json, re, sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT / 'nbs'
+sys.path.insert(0, str(ROOT / 'scripts'))
+import check_docs, publish_results  # noqa: E402  (scripts/, not a package)
+
+SETTINGS = configparser.ConfigParser(delimiters=['='])
+SETTINGS.read(ROOT / 'settings.ini')
+CFG = SETTINGS['DEFAULT']
+UNLISTED_OK = {'train.ipynb', 'evaluate.ipynb'}  # the papermill run notebooks: pages linked from the tutorials, not in the sidebar
+
+
+def load_nb(p: Path) -> dict: return json.loads(p.read_text(encoding='utf-8'))
+def src(c) -> str: return ''.join(c.get('source', ''))
+
+
+def site_files(ext=('.ipynb', '.qmd', '.md')) -> list[Path]:
+    "Files under nbs/ that Quarto renders as pages (names starting with _ or . are not pages)."
+    return sorted(p for p in NBS.rglob('*') if p.suffix in ext and p.is_file()
+                  and not any(s.startswith(('_', '.')) for s in p.relative_to(NBS).parts))
+
+
+def directives(source: str) -> dict:
+    "nbdev directives (`#| key value`) at the top of a cell."
+    d = {}
+    for line in source.splitlines():
+        m = re.match(r'\s*#\|\s*([\w-]+):?\s*(.*)$', line)
+        if m: d[m.group(1)] = m.group(2).strip()
+        elif line.strip() and not line.strip().startswith('#'): break
+    return d
+
+
+SIDEBAR = yaml.safe_load((NBS / 'sidebar.yml').read_text())
+PAGES, GLOBS = check_docs.sidebar_pages(SIDEBAR)
+
+
+# ---------------------------------------------------------------- configuration
+
+def test_quarto_config_is_one_file_used_from_nbs():
+    cfg = yaml.safe_load((ROOT / '_quarto.yml').read_text())
+    link = NBS / '_quarto.yml'
+    assert link.is_symlink() and link.resolve() == (ROOT / '_quarto.yml').resolve(), 'nbs/_quarto.yml must be a symlink to ../_quarto.yml'
+    assert cfg['project']['type'] == 'website'
+    assert cfg['execute']['enabled'] is False, 'Quarto must not execute notebooks: pages show stored outputs'
+    assert {'nbdev.yml', 'sidebar.yml'} <= set(cfg['metadata-files'])
+    assert (NBS / cfg['format']['html']['css']).exists()
+    # nbdev's refresh_quarto_yml deletes nbs/_quarto.yml when settings.ini says custom_quarto_yml = False
+    assert CFG.get('custom_quarto_yml', 'True').lower() not in ('false', '0', 'no')
+    assert CFG['custom_sidebar'].lower() == 'true', 'nbdev would overwrite nbs/sidebar.yml'
+    hrefs = [i.get('href') for i in cfg['website']['navbar'].get('right', []) if 'github.com' in str(i.get('href'))]
+    assert hrefs == [CFG['git_url']], f'navbar GitHub link {hrefs} != settings.ini git_url'
+    for i in cfg['website']['navbar'].get('left', []): assert (NBS / i['href']).exists(), i
+
+
+def test_nbdev_copies_the_config_through_the_symlink(tmp_path):
+    from nbdev.serve import _proc_file
+    _proc_file(NBS / '_quarto.yml', tmp_path, NBS)  # what proc_nbs does with nbs/_quarto.yml
+    assert not (tmp_path / '_quarto.yml').is_symlink()
+    assert (tmp_path / '_quarto.yml').read_text() == (ROOT / '_quarto.yml').read_text()
+
+
+# ---------------------------------------------------------------- sidebar and pages
+
+def test_sidebar_pages_exist():
+    missing = [p for p in PAGES if not (NBS / p).exists()]
+    assert not missing, f'pages listed in nbs/sidebar.yml but missing in nbs/: {missing}'
+    assert check_docs.expand_globs(GLOBS, NBS), f'sidebar globs {GLOBS} match no notebook'
+    assert {s.get('section') for s in SIDEBAR['website']['sidebar']['contents'] if isinstance(s, dict)} >= {'Tutorials', 'Results', 'API', 'Deploy'}
+
+
+def test_every_page_is_reachable():
+    listed = set(PAGES) | set(check_docs.expand_globs(GLOBS, NBS))
+    orphans = [str(p.relative_to(NBS)) for p in site_files() if str(p.relative_to(NBS)) not in listed | UNLISTED_OK]
+    assert not orphans, f'pages in nbs/ that the sidebar does not list (add them to nbs/sidebar.yml): {orphans}'
+
+
+def test_api_section_is_the_numbered_notebooks():
+    api = next(s for s in SIDEBAR['website']['sidebar']['contents'] if isinstance(s, dict) and s.get('section') == 'API')
+    numbered = sorted(p.name for p in NBS.glob('[0-9]*.ipynb'))
+    assert sorted(check_docs.expand_globs([api['contents']], NBS)) == numbered
+
+
+def test_results_section_matches_published_notebooks():
+    res = next(s for s in SIDEBAR['website']['sidebar']['contents'] if isinstance(s, dict) and s.get('section') == 'Results')
+    assert res['contents'] == publish_results.results_entries(NBS / 'results'), \
+        'the Results section of nbs/sidebar.yml is out of date: run scripts/publish_results.py (it rebuilds it)'
+    assert (NBS / 'sidebar.yml').read_text() == publish_results.render_sidebar(SIDEBAR), \
+        'nbs/sidebar.yml is not in the form scripts/publish_results.py writes (its header, block YAML): re-render it'
+
+
+def test_headline_json_points_at_existing_pages():
+    p = NBS / 'results' / 'headline.json'
+    if not p.exists(): pytest.skip('no published run yet (nbs/results/headline.json): the home page says so')
+    d = json.loads(p.read_text())
+    assert d['runs'], 'headline.json with no runs'
+    for name, r in d['runs'].items():
+        assert r['name'] == name and 0 < r['test_accuracy'] <= 1 and r['n_test'] > 0, r
+        for page in r['train_pages'] + [r['eval_page']]: assert (NBS / page).exists(), f'{name}: {page} is missing'
+    assert sum(bool(r.get('shipped')) for r in d['runs'].values()) <= 1
+
+
+# ---------------------------------------------------------------- notebook contents
+
+def page_notebooks(): return [p for p in site_files(('.ipynb',))]
+
+
+@pytest.mark.parametrize('nb', page_notebooks(), ids=lambda p: str(p.relative_to(NBS)))
+def test_title_and_markdown(nb):
+    "The first markdown cell is `# Title` (nbdev makes it the page title); markdown is not commented out."
+    cells = load_nb(nb)['cells']
+    has_fm = cells and cells[0]['cell_type'] == 'raw' and 'title:' in src(cells[0])
+    md = [src(c) for c in cells if c['cell_type'] == 'markdown']
+    if not has_fm:
+        assert md and re.match(r'# [^#>\s]', md[0]), f'{nb.name}: the first markdown cell must start with "# Title", got {md[0][:40]!r}'
+    commented = [m.splitlines()[0] for m in md if re.search(r'^# (#|> )', m, re.MULTILINE)]
+    assert not commented, f'{nb.name}: markdown cells with a "# " comment prefix left from a .py source (they render as "# ..." headings): {commented[:3]}'
+
+
+@pytest.mark.parametrize('nb', page_notebooks(), ids=lambda p: str(p.relative_to(NBS)))
+def test_no_stored_errors_or_widgets(nb):
+    "Stored outputs are what the site shows: no tracebacks, no widget outputs (no widget state is saved)."
+    outs = [o for c in load_nb(nb)['cells'] for o in c.get('outputs', [])]
+    assert not [o for o in outs if o.get('output_type') == 'error'], f'{nb.name} stores an error output: the page would show the traceback'
+    assert not [o for o in outs if publish_results.WIDGET in o.get('data', {})], f'{nb.name} stores widget outputs that render empty'
+
+
+def results_notebooks(): return sorted((NBS / 'results').glob('*.ipynb'))
+
+
+@pytest.mark.parametrize('nb', results_notebooks() or [pytest.param(None, marks=pytest.mark.skip(reason='no published run yet'))],
+                         ids=lambda p: p.name if p else 'none')
+def test_results_notebooks_keep_their_record(nb):
+    "A results page is an executed run: outputs (with figures) stored, cleaned as nbdev_clean would, and not huge."
+    d = load_nb(nb)
+    assert publish_results.has_png(d), f'{nb.name}: no image/png output, so no figure on its page'
+    assert sum(bool(c.get('outputs')) for c in d['cells'] if c['cell_type'] == 'code') >= 3
+    cleaned = publish_results.clean_like_nbdev(copy.deepcopy(d), ROOT)
+    assert cleaned == d, f'{nb.name} is not clean: `make sync-check` would fail (publish with scripts/publish_results.py)'
+    assert nb.stat().st_size < 10 * 2**20, f'{nb.name} is {nb.stat().st_size / 2**20:.1f} MiB'
+
+
+def _docs_time_violations(nb: Path) -> list[str]:
+    "Cells nbdev would execute at build time (they contain an import) that also hold other code."
+    cells = load_nb(nb)['cells']
+    code = [c for c in cells if c['cell_type'] == 'code']
+    runs_at_build = any(set(directives(src(c))) & {'export', 'exports', 'exec_doc'} or re.search(r'^show_doc', src(c), re.MULTILINE) for c in code)
+    if not runs_at_build: return []
+    bad = []
+    for c in code:
+        s, d = src(c), directives(src(c))
+        if set(d) & {'export', 'exports', 'exporti', 'exec_doc'} or d.get('eval', '').lower() == 'false' or 'nbdev_export()' in s: continue
+        try: tree = ast.parse(s)
+        except SyntaxError: continue
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)) and \
+           not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+            bad.append(s.strip().splitlines()[0][:70])
+    return bad
+
+
+@pytest.mark.parametrize('nb', page_notebooks(), ids=lambda p: str(p.relative_to(NBS)))
+def test_cells_nbdev_runs_at_build_time_are_imports_only(nb):
+    """nbdev executes every cell containing an import when it builds the docs, without the cells before it:
+    a demo cell that also imports fails the build (NameError) or does its work at build time. Move the import
+    to the notebook's import cell (house style: never mix imports with other code)."""
+    bad = _docs_time_violations(nb)
+    assert not bad, f'{nb.name}: cells mixing imports with other code (nbdev runs them alone at docs time): {bad}'
+
+
+# ---------------------------------------------------------------- links
+
+_LINK = re.compile(r'\]\(([^)\s]+)(?:\s+"[^"]*")?\)')
+_FENCE = re.compile(r'^(```|~~~).*?^\1', re.MULTILINE | re.DOTALL)
+
+
+def _markdown_of(p: Path) -> str:
+    if p.suffix == '.ipynb': return '\n\n'.join(src(c) for c in load_nb(p)['cells'] if c['cell_type'] == 'markdown')
+    return p.read_text(encoding='utf-8')
+
+
+def _anchors(p: Path) -> set:
+    "Pandoc's automatic identifiers of the headings in `p`."
+    text = _FENCE.sub('', _markdown_of(p))
+    out = set()
+    for h in re.findall(r'^#{1,6}\s+(.+?)\s*$', text, re.MULTILINE):
+        h = re.sub(r'`|\*|_', '', h.split('{')[0]).strip().lower()
+        out.add(re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', h)))
+    return out
+
+
+def links_in(p: Path) -> list[str]:
+    text = re.sub(r'`[^`\n]*`', '', _FENCE.sub('', _markdown_of(p)))
+    return [t for t in _LINK.findall(text) if not re.match(r'^(https?:|mailto:|#|data:)', t)]
+
+
+@pytest.mark.parametrize('page', site_files(), ids=lambda p: str(p.relative_to(NBS)))
+def test_internal_links_resolve(page):
+    bad = []
+    for t in links_in(page):
+        path, _, frag = t.partition('#')
+        target = (page.parent / path).resolve()
+        if not target.exists(): bad.append(f'{t} (no file {target.relative_to(ROOT) if ROOT in target.parents else target})')
+        elif NBS.resolve() not in target.parents: bad.append(f'{t} (outside nbs/: not part of the site; link to GitHub instead)')
+        elif frag and target.suffix == '.qmd' and frag not in _anchors(target): bad.append(f'{t} (no heading #{frag})')
+    assert not bad, f'{page.relative_to(NBS)}: broken links: {bad}'
+
+
+def test_link_checker_sees_links():
+    assert 'data_card.qmd' in links_in(NBS / 'index.ipynb') and '../02_train.ipynb' in links_in(NBS / 'tutorials' / 'train.qmd')
+    assert 'publishing-a-result' in _anchors(NBS / 'tutorials' / 'evaluate.qmd')
+
+
+# ---------------------------------------------------------------- pages computed at build time
+
+def _process(nb_path: Path):
+    "Run nbdev's docs processors on one notebook, in this process (what nbdev_proc_nbs does per file)."
+    from execnb.nbio import read_nb
+    from nbdev.processors import FilterDefaults
+    nb = read_nb(nb_path)
+    FilterDefaults()(nb)
+    return nb
+
+
+def _markdown_outputs(nb) -> str:
+    return '\n'.join(''.join(o['data']['text/markdown']) for c in nb.cells for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {}))
+
+
+def test_home_page_renders_the_results_table():
+    nb = _process(NBS / 'index.ipynb')
+    md = _markdown_outputs(nb)
+    assert '| Model | Test accuracy |' in md and '92.98%' in md and 'Bird & Lotfi' in md
+    published = (NBS / 'results' / 'headline.json').exists()
+    assert ('No published run yet' in md) != published and ('**ours' in md) == published
+    assert 'make main' in src(nb.cells[-1]) or any('make main' in src(c) for c in nb.cells)
+    fm = yaml.safe_load(src(nb.cells[0]).strip().strip('-'))
+    assert fm['title'] == 'cifake_nb'
+    assert not any('def headline_markdown' in src(c) for c in nb.cells), 'the helper cells must be hidden on the page'
+    shown = [c for c in nb.cells if c.cell_type == 'code']
+    assert shown and all('#| echo: false' in src(c) for c in shown), 'code on the home page must be hidden (echo: false)'
+
+
+def test_model_card_page_renders():
+    nb = _process(NBS / 'model_cards' / 'default.ipynb')
+    md = _markdown_outputs(nb)
+    card = ROOT / CFG['lib_path'] / 'assets' / 'default' / 'MODEL_CARD.md'
+    assert md and (('No model is shipped yet' in md) != card.exists())

@@ -1,0 +1,165 @@
+"""Tests of the serving path (cifake_nb.inference) and its agreement with torch (cifake_nb.export).
+
+Run: `.venv/bin/python -m pytest -q tests/test_inference.py`. Tests that need CIFAKE skip with a reason when
+the data folder (`cifake_nb.data.default_source()`, e.g. ../shared/cifake) is missing.
+"""
+import io, json, os, shutil, subprocess, sys
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+from cifake_nb.inference import (Predictor, Prediction, InputError, ModelError, MAX_BYTES, default_model_dir, read_image,
+                                 upsample_cam)
+
+
+def _png(a) -> bytes:
+    b = io.BytesIO(); Image.fromarray(a).save(b, 'PNG'); return b.getvalue()
+
+
+@pytest.fixture(scope='module')
+def predictor():
+    return Predictor()
+
+
+@pytest.fixture(scope='module')
+def cifake():
+    from cifake_nb.data import load_cifake, default_source
+    src = default_source()
+    try: return load_cifake(src, progress=False)
+    except (FileNotFoundError, ConnectionError) as e:
+        pytest.skip(f'CIFAKE data not found at {src!r} ({e}); set CIFAKE_SOURCE or put the parquet shards at ../shared/cifake')
+
+
+@pytest.fixture(scope='module')
+def toy_export(tmp_path_factory, cifake):
+    "A speednet given 10 SGD steps on 2,048 training images (so its logits are not near zero), exported to ONNX."
+    import torch
+    from cifake_nb.models import create_model
+    from cifake_nb.export import export_onnx, to_input
+    torch.manual_seed(0); m = create_model('speednet'); opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0); idx = rng.permutation(len(cifake.train))[:2048]
+    x, y = torch.from_numpy(to_input(cifake.train.images[idx])), torch.from_numpy(cifake.train.labels[idx])
+    m.train()
+    for _ in range(10):
+        b = torch.from_numpy(rng.integers(0, len(idx), 32))
+        loss = torch.nn.functional.cross_entropy(m(x[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step()
+    m.eval()
+    d = tmp_path_factory.mktemp('toy')
+    export_onnx(m, d / 'model.onnx', {'model': 'speednet', 'temperature': 1.7, 'threshold': 0.45})
+    return m, d
+
+
+def test_no_torch_on_the_serving_path():
+    code = ('import sys, numpy as np; from cifake_nb.inference import Predictor; '
+            'Predictor().predict(np.zeros((32, 32, 3), np.uint8)); '
+            'bad = [m for m in ("torch", "torchvision", "timm", "gradio") if m in sys.modules]; assert not bad, bad; print("ok")')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr
+
+
+def test_onnx_parity_1000_test_images(toy_export, cifake):
+    import torch
+    from cifake_nb.export import parity_check, torch_cam
+    m, d = toy_export
+    imgs = cifake.test.images[::20]
+    assert len(imgs) == 1000
+    par = parity_check(m, d / 'model.onnx', imgs)
+    assert par['max_abs_logits'] <= 1e-4 and par['max_abs_cam'] <= 1e-4 and par['agree'] == 1.0, par
+    assert par['max_abs_logit_torch'] > 0.1, par  # not two near-zero outputs
+    # the Predictor's calibrated probabilities and heatmaps agree with torch too
+    pr = Predictor(d)
+    lt, ct = torch_cam(m, imgs)
+    p, cam = pr.predict_arrays(imgs)
+    p_torch = torch.softmax(torch.from_numpy(lt) / 1.7, 1)[:, 1].double().numpy()
+    assert np.abs(p - p_torch).max() < 1e-5
+    assert ((p >= 0.45) == (p_torch >= 0.45)).all()
+    up_torch = torch.nn.functional.interpolate(torch.from_numpy(ct)[:, None], size=(32, 32), mode='bilinear', align_corners=False)[:, 0].numpy()
+    heat = np.stack([pr.predict(imgs[i]).heatmap for i in range(0, 1000, 100)])
+    assert np.abs(heat - up_torch[::100]).max() < 1e-4
+    assert np.abs(upsample_cam(cam) - up_torch).max() < 1e-4
+
+
+@pytest.mark.parametrize('kind', ['bytes', 'bytearray', 'path', 'str', 'pil', 'ndarray'])
+def test_every_input_kind_gives_the_same_answer(predictor, tmp_path, kind):
+    a = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    png = _png(a); (tmp_path / 'a.png').write_bytes(png)
+    inp = dict(bytes=png, bytearray=bytearray(png), path=tmp_path / 'a.png', str=str(tmp_path / 'a.png'),
+               pil=Image.open(tmp_path / 'a.png'), ndarray=a)[kind]
+    r = predictor.predict(inp)
+    assert isinstance(r, Prediction) and r.label in ('REAL', 'FAKE') and (r.width, r.height) == (32, 32)
+    assert all(w.startswith('uncertain') for w in r.warnings), r.warnings  # no size warnings for a 32×32 image
+    assert r.p_fake == pytest.approx(float(predictor.predict_arrays(a)[0][0]), abs=1e-12)
+    assert r.heatmap.shape == (32, 32) and r.heatmap.dtype == np.float32
+    json.dumps(r.to_dict())
+
+
+def test_folder_batch(predictor, tmp_path):
+    imgs = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    for i, a in enumerate(imgs): (tmp_path / f'img{i}.png').write_bytes(_png(a))
+    (tmp_path / 'README.txt').write_text('not an image')
+    rs = predictor.predict_batch(tmp_path, batch_size=3)
+    assert [r.p_fake for r in rs] == pytest.approx(list(predictor.predict_arrays(imgs)[0]), abs=1e-12)
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(InputError, match='no image files'): predictor.predict_batch(tmp_path / 'empty')
+
+
+def test_large_image_warns(predictor):
+    big = np.random.default_rng(3).integers(0, 256, (768, 1024, 3), dtype=np.uint8)
+    r = predictor.predict(_png(big))
+    assert (r.width, r.height) == (1024, 768)
+    assert 'image is 1024×768, far from the 32×32 CIFAKE images: the detector is unreliable off-distribution' in r.warnings
+
+
+@pytest.mark.parametrize('bad, why', [
+    (b'', 'empty'), (b'not an image at all', 'not a recognised image format'), (_png(np.zeros((32, 32, 3), np.uint8))[:50], 'truncated'),
+    (b'\0' * (MAX_BYTES + 1), 'above the limit'), (None, 'no image given'), (3.14, 'unsupported input type'),
+    (np.zeros((32, 32, 3), np.float32), 'dtype float32'), (np.zeros((3, 32, 32), np.uint8), 'shape (3, 32, 32)'),
+    ('/no/such/file.png', 'no such file'), ('http://example.com/x.png', 'URLs are not fetched')])
+def test_bad_inputs_raise_input_error(predictor, bad, why):
+    with pytest.raises(InputError) as e: predictor.predict(bad)
+    assert why in str(e.value) and isinstance(e.value, ValueError)
+
+
+def test_decompression_bomb_is_refused(predictor):
+    b = io.BytesIO(); Image.new('1', (10_000, 5_000)).save(b, 'PNG')
+    with pytest.raises(InputError, match='above the limit'): predictor.predict(b.getvalue())
+
+
+def test_model_folder_errors(tmp_path):
+    with pytest.raises(ModelError, match='does not exist'): Predictor(tmp_path / 'missing')
+    with pytest.raises(ModelError, match='has no model.json'): Predictor(tmp_path)
+    bad = tmp_path / 'bad'; shutil.copytree(default_model_dir(), bad)
+    onnx_bytes = (bad / 'model.onnx').read_bytes()
+    (bad / 'model.onnx').write_bytes(onnx_bytes[: len(onnx_bytes) // 2])
+    with pytest.raises(ModelError, match='truncated, altered'): Predictor(bad)
+    info = json.loads((bad / 'model.json').read_text()); info.pop('onnx_sha256')
+    (bad / 'model.json').write_text(json.dumps(info))
+    with pytest.raises(ModelError, match='onnxruntime cannot load'): Predictor(bad)  # unverifiable and broken: still a clear error
+
+
+def test_hub_model_from_the_local_cache(tmp_path, monkeypatch):
+    "hf://owner/name resolves through huggingface_hub's cache layout (no network needed)."
+    import huggingface_hub
+    commit = 'a' * 40
+    repo = tmp_path / 'models--someone--cifake-model'
+    snap = repo / 'snapshots' / commit; snap.mkdir(parents=True)
+    for f in ('model.onnx', 'model.json', 'MODEL_CARD.md'): shutil.copy(default_model_dir() / f, snap / f)
+    (repo / 'refs').mkdir(); (repo / 'refs' / 'main').write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_CACHE', str(tmp_path))
+    p = Predictor('hf://someone/cifake-model')
+    assert p.model_dir == snap and p.version == Predictor().version
+    with pytest.raises(ModelError, match='HF_HUB_OFFLINE is set'): Predictor('hf://someone/other-model')
+
+
+def test_shipped_model_accuracy(predictor, cifake):
+    "The shipped model's test accuracy, re-measured through the Predictor, matches its model.json within 0.1 points."
+    stated = (predictor.info.get('metrics') or {}).get('test_acc')
+    if stated is None: pytest.skip(f'the shipped model {predictor.version} states no metrics.test_acc in its model.json')
+    if predictor.info.get('data_fingerprint') and predictor.info['data_fingerprint'] != cifake.fingerprint:
+        pytest.skip(f"the data at hand (fingerprint {cifake.fingerprint[:12]}) is not the data the model was measured on ({predictor.info['data_fingerprint'][:12]})")
+    assert len(cifake.test) == 20_000
+    p, _ = predictor.predict_arrays(cifake.test.images)
+    acc = float(((p >= predictor.threshold) == (cifake.test.labels == 1)).mean())
+    assert abs(acc - stated) * 100 <= 0.1, f'measured test accuracy {acc:.4f}, model.json states {stated:.4f}'

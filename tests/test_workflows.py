@@ -1,0 +1,205 @@
+"""The GitHub workflows and the commands the docs show: they run what a developer runs.
+
+* every `cifake-run ...` line in a workflow or a docs page is parsed by the real `cifake-run` CLI
+  (its runners stubbed), with the params files it names present;
+* the GPU workflow runs `cifake-run pipeline <params> <eval_params>` with the defaults the docs name;
+* publishing steps of the deploy workflow run only when their secrets are set (a fork passes);
+* nothing in CI regenerates README.md (no nbdev_readme / nbdev_docs / nbdev_prepare);
+* the Space staging writes the files the Gradio SDK expects.
+(Workflow syntax itself: actionlint and the GitHub workflow JSON schema, see the report of issue 6.)
+"""
+import re, shlex, sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WF = ROOT / '.github' / 'workflows'
+sys.path.insert(0, str(ROOT / 'scripts'))
+
+
+def load(name: str) -> dict:
+    d = yaml.safe_load((WF / name).read_text())
+    d['on'] = d.pop(True, d.get('on'))  # YAML 1.1 reads the key `on` as True
+    return d
+
+
+WORKFLOWS = {p.name: load(p.name) for p in sorted(WF.glob('*.y*ml'))}
+
+
+def steps(wf: dict):
+    for jn, job in wf['jobs'].items():
+        for st in job.get('steps', []): yield jn, job, st
+
+
+def run_lines(wf: dict):
+    "(job, step, one shell line) for every line of every run: block."
+    for jn, job, st in steps(wf):
+        for line in st.get('run', '').splitlines(): yield job, st, line.strip()
+
+
+def expr_default(v: str) -> str:
+    "`${{ inputs.x || 'default' }}` → 'default' (what a push without inputs gets)."
+    m = re.search(r"\|\|\s*'([^']*)'", str(v))
+    return m.group(1) if m else str(v)
+
+
+def substitute(line: str, env: dict) -> str:
+    return re.sub(r'"?\$\{?(\w+)\}?"?', lambda m: env.get(m.group(1), m.group(0)), line)
+
+
+def shell_lines(page: Path) -> list[str]:
+    "The lines of the ```sh / ```bash blocks of a docs page (qmd, or a notebook's markdown cells)."
+    if page.suffix == '.ipynb':
+        import json
+        text = '\n\n'.join(''.join(c['source']) for c in json.loads(page.read_text())['cells'] if c['cell_type'] == 'markdown')
+    else: text = page.read_text()
+    blocks = re.findall(r'^```(?:sh|bash|shell)\s*\n(.*?)^```', text, re.MULTILINE | re.DOTALL)
+    return [l.strip() for b in blocks for l in b.splitlines() if l.strip()]
+
+
+def cifake_run_calls(argv: list[str], monkeypatch) -> list:
+    "Parse `cifake-run ARGV` with the real CLI; the runners are stubbed and record their calls."
+    from cifake_nb import runs
+    calls = []
+    monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, out_dir='runs': calls.append(('train', params, overrides)) or Path('runs/x'))
+    monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, out_dir='runs': calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
+    runs.main(argv)
+    return calls
+
+
+def test_workflows_are_complete():
+    assert set(WORKFLOWS) >= {'test.yaml', 'train.yaml', 'docs.yaml', 'deploy.yaml'}
+    for name, wf in WORKFLOWS.items():
+        assert wf['on'] and wf['jobs'], name
+        assert wf.get('defaults', {}).get('run', {}).get('shell') == 'bash', f'{name}: `shell: bash` (pipefail) for every run step'
+        for jn, job in wf['jobs'].items():
+            assert 'runs-on' in job, (name, jn)
+            if 'steps' in job and not any('deploy-pages' in str(s.get('uses')) for s in job['steps']):
+                assert job.get('timeout-minutes'), f'{name}/{jn}: set timeout-minutes'
+
+
+def test_test_workflow():
+    wf = WORKFLOWS['test.yaml']
+    assert {'push', 'pull_request'} <= set(wf['on'])
+    job = wf['jobs']['test']
+    assert job['runs-on'] == 'ubuntu-latest' and job['strategy']['matrix']['python-version'] == ['3.11', '3.12']
+    py = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/setup-python'))
+    assert py['with']['cache'] == 'pip' and py['with']['cache-dependency-path'] == 'requirements.txt'
+    lines = [l for _, _, l in run_lines(wf)]
+    assert 'bash .ci/run' in lines, 'CI runs the same checks as the CI entry point'
+    assert any(l.endswith('cifake-run pipeline params/smoke.yaml params/eval_smoke.yaml') for l in lines)
+    assert any('chromium' in l for l in lines)
+    dl = next(s for _, _, s in steps(wf) if 'hf download' in s.get('run', ''))
+    assert '--repo-type dataset --local-dir ../shared/cifake' in dl['run'] and 'cache-hit' in dl['if']
+    assert wf['env']['CIFAKE_HUB_ID'] == 'dragonintelligence/CIFAKE-image-dataset'
+    assert dl['env']['HF_HUB_OFFLINE'] == '0'
+    up = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/upload-artifact'))
+    assert 'runs/*/*.ipynb' in up['with']['path'] and up.get('if') == 'always()'
+
+
+def test_every_cifake_run_command_parses(monkeypatch):
+    "Workflows and docs pages call cifake-run in ways the CLI accepts, with params files that exist."
+    found = []
+    for name, wf in WORKFLOWS.items():
+        for job, st, line in run_lines(wf):
+            if 'cifake-run ' not in line or line.startswith('#'): continue
+            env = {k: expr_default(v) for k, v in {**wf.get('env', {}), **job.get('env', {}), **st.get('env', {})}.items()}
+            found.append((name, shlex.split(substitute(line.split('|')[0], env))))
+    for page in [*(ROOT / 'nbs').rglob('*.qmd'), ROOT / 'nbs' / 'index.ipynb']:
+        for line in shell_lines(page):
+            if line.startswith('cifake-run '): found.append((page.name, shlex.split(line.split(' #')[0])))
+    assert len(found) >= 6, found
+    for where, argv in found:
+        argv = argv[[Path(a).name for a in argv].index('cifake-run') + 1:]  # also .venv/bin/cifake-run
+        calls = cifake_run_calls(argv, monkeypatch)
+        assert calls and calls[0][0] in ('train', 'evaluate'), (where, argv)
+        for kind, params, _ in calls:
+            assert (ROOT / params).exists() or params.startswith('runs/'), f'{where}: `cifake-run {" ".join(argv)}` names {params}, which does not exist'
+
+
+def test_gpu_workflow_runs_the_local_command(monkeypatch):
+    wf = WORKFLOWS['train.yaml']
+    inputs = wf['on']['workflow_dispatch']['inputs']
+    assert inputs['params']['default'] == 'params/gpu.yaml' and inputs['eval_params']['default'] == 'params/eval.yaml'
+    assert wf['on']['push']['paths'] == ['params/**']
+    job = wf['jobs']['train']
+    assert job['runs-on'] == ['self-hosted', 'gpu']
+    env = {k: expr_default(v) for k, v in job['env'].items()}
+    assert env['PARAMS'] == inputs['params']['default'] and env['EVAL_PARAMS'] == inputs['eval_params']['default']
+    [line] = [l for _, _, l in run_lines(wf) if l.startswith('cifake-run ')]
+    argv = shlex.split(substitute(line.split('|')[0], env))
+    assert argv == ['cifake-run', 'pipeline', 'params/gpu.yaml', 'params/eval.yaml'], 'the same command as a local run (tutorials/train.qmd)'
+    assert [c[:2] for c in cifake_run_calls(argv[1:], monkeypatch)] == [('train', 'params/gpu.yaml'), ('evaluate', 'params/eval.yaml')]
+    assert 'cifake-run pipeline params/gpu.yaml params/eval.yaml' in (ROOT / 'nbs' / 'deploy.qmd').read_text()
+    up = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/upload-artifact'))
+    for pat in ('runs/*/*.ipynb', 'runs/*/*.json', 'runs/*/model.safetensors'): assert pat in up['with']['path']
+    pub = next(s for _, _, s in steps(wf) if 'publish_results.py' in s.get('run', ''))
+    assert pub['if'] == "env.PUBLISH == 'true'" and '--train "$TRAIN_RUN" --eval "$EVAL_RUN"' in pub['run']
+    pr = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('peter-evans/create-pull-request'))
+    assert 'nbs/results/**' in pr['with']['add-paths'] and pr['if'] == "env.PUBLISH == 'true'"
+
+
+def test_docs_workflow():
+    wf = WORKFLOWS['docs.yaml']
+    lines = [l for _, _, l in run_lines(wf)]
+    assert 'python scripts/check_docs.py' in lines and 'cd _proc && quarto render' in lines
+    q = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('quarto-dev/quarto-actions/setup'))
+    assert q['with']['version'] == '${{ steps.quarto.outputs.version }}'
+    pin = re.search(r'^quarto-cli==([\d.]+)$', (ROOT / 'requirements-docs.txt').read_text(), re.MULTILINE)
+    assert pin, 'requirements-docs.txt pins quarto-cli==X.Y.Z (the version the docs workflow installs)'
+    art = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/upload-pages-artifact'))
+    assert art['with']['path'] == '_proc/_docs'  # nbdev.yml (from settings.ini doc_path) sets output-dir: _docs
+    import configparser
+    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT / 'settings.ini')
+    assert c['DEFAULT']['doc_path'] == '_docs'
+    dep = wf['jobs']['deploy']
+    assert dep['permissions'] == {'pages': 'write', 'id-token': 'write'} and dep['needs'] == 'build'
+    assert 'pull_request' in dep['if'] and any('deploy-pages' in str(s.get('uses')) for s in dep['steps'])
+
+
+def test_nothing_in_ci_regenerates_the_readme():
+    "README.md is kept by hand; nbdev_readme (also run by nbdev_docs and nbdev_prepare) would overwrite it from nbs/index.ipynb."
+    texts = {p: '\n'.join(l for l in p.read_text().splitlines() if not l.lstrip().startswith('#'))
+             for p in [*WF.glob('*.y*ml'), ROOT / 'Makefile', ROOT / '.ci' / 'run'] if p.exists()}
+    for p, t in texts.items():
+        for cmd in ('nbdev_readme', 'nbdev_docs', 'nbdev_prepare', 'nbdev-readme', 'nbdev-docs'):
+            assert cmd not in t, f'{p.name} runs {cmd}, which overwrites README.md'
+
+
+def test_deploy_steps_are_gated_on_their_secrets():
+    wf = WORKFLOWS['deploy.yaml']
+    job = wf['jobs']['deploy']
+    secret_env = {k for k, v in job['env'].items() if 'secrets.' in str(v)}
+    assert secret_env >= {'HF_TOKEN', 'GCP_WORKLOAD_IDENTITY_PROVIDER', 'GCP_SERVICE_ACCOUNT', 'GCP_PROJECT'}
+    for _, _, st in steps(wf):
+        cond = str(st.get('if', ''))
+        assert 'secrets.' not in cond, f'step {st.get("name")}: secrets cannot be read in `if:`; map them into env'
+        used = set(re.findall(r'env\.(\w+)', str(st.get('with', '')))) | {v for v in secret_env if re.search(rf'\${v}\b|\${{{v}}}', st.get('run', ''))}
+        for v in used & secret_env:
+            assert f"env.{v} != ''" in cond, f'step {st.get("name") or st.get("uses")} uses {v} but runs even when it is not set'
+    gated = [st for _, _, st in steps(wf) if 'google-github-actions' in str(st.get('uses')) or 'hf upload' in st.get('run', '')]
+    assert len(gated) == 3 and all(st.get('if') for st in gated)
+    build = next(st for _, _, st in steps(wf) if 'docker build' in st.get('run', ''))
+    assert 'if' not in build, 'the image is built (and checked) on every run, forks included'
+
+
+def test_space_staging(tmp_path):
+    import stage_space
+    root = tmp_path / 'proj'
+    (root / 'cifake_nb' / 'assets' / 'default').mkdir(parents=True)
+    for f in ('app.py', 'requirements-serve.txt', 'settings.ini'): (root / f).write_text((ROOT / f).read_text())
+    (root / 'cifake_nb' / '__init__.py').write_text('')
+    with pytest.raises(SystemExit, match='model.onnx is missing'): stage_space.stage(tmp_path / 'out', root)
+    for f in ('model.onnx', 'model.json'): (root / 'cifake_nb' / 'assets' / 'default' / f).write_bytes(b'x')
+    (root / 'cifake_nb' / 'assets' / 'default' / 'MODEL_CARD.md').write_text('# Model card\n\nspeednet')
+    out = stage_space.stage(tmp_path / 'out', root)
+    assert sorted(p.name for p in out.iterdir()) == ['README.md', 'app.py', 'cifake_nb', 'requirements.txt']
+    readme = (out / 'README.md').read_text()
+    fm = yaml.safe_load(readme.split('---')[1])
+    gradio = re.search(r'^gradio==(\S+)$', (ROOT / 'requirements.txt').read_text(), re.MULTILINE).group(1)
+    assert fm['sdk'] == 'gradio' and fm['app_file'] == 'app.py' and str(fm['sdk_version']) == gradio, 'the Space runs the gradio we test'
+    reqs = [l.split('==')[0] for l in (out / 'requirements.txt').read_text().splitlines() if l.strip() and not l.startswith('#')]
+    assert readme.rstrip().endswith('speednet') and 'torch' not in reqs and 'onnxruntime' in reqs
+    assert (out / 'cifake_nb' / 'assets' / 'default' / 'model.onnx').exists()
