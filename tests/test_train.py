@@ -73,3 +73,20 @@ def test_ddp_two_processes_gloo(tmp_path, root, data_dir):
     assert not set(r0['order_head']) & set(r1['order_head'])        # different data
     assert r0['weights_sha'] == r1['weights_sha']                    # identical weights
     assert (tmp_path / 'run' / 'model.safetensors').exists() and not list(tmp_path.glob('run-*'))  # rank 0 alone saved
+
+def test_gpu_config_path_runs_on_cpu(tmp_path, root, cifake):
+    """No GPU here: the GPU params (torch.compile, bf16 autocast flag, data on device, TTA) run end to end on
+    the CPU at toy size, so the code path the H100 takes is exercised in every test run."""
+    from cifake_nb.runs import read_params
+    p = read_params(root / 'params' / 'gpu.yaml')
+    p.update(device='cpu', train_limit=512, val_limit=256, epochs=1, batch_size=128, eval_batch_size=256,
+             model_kwargs={'widths': [8, 16, 16, 32]}, out_dir=str(tmp_path), wandb='disabled', progress=False, run_name='gpu-on-cpu')
+    res = train(TrainConfig.from_dict(p), cifake)
+    assert len(res['history']) == 1 and 0 <= res['best']['val_acc'] <= 1   # 4 steps: too few to learn, enough to run
+    model, meta = load_checkpoint(res['run_dir'])
+    assert meta['config']['compile'] is True and meta['config']['tta'] is True
+    # the saved weights (unwrapped from torch.compile) are the trained EMA weights
+    import numpy as np
+    from cifake_nb.train import predict_logits
+    imgs = cifake.test.images[:64]
+    np.testing.assert_allclose(predict_logits(model, imgs), predict_logits(res['ema'], imgs), atol=1e-5)

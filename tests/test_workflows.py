@@ -203,3 +203,58 @@ def test_space_staging(tmp_path):
     reqs = [l.split('==')[0] for l in (out / 'requirements.txt').read_text().splitlines() if l.strip() and not l.startswith('#')]
     assert readme.rstrip().endswith('speednet') and 'torch' not in reqs and 'onnxruntime' in reqs
     assert (out / 'cifake_nb' / 'assets' / 'default' / 'model.onnx').exists()
+
+
+def _top_level_names(module_file: Path) -> set:
+    import ast
+    tree = ast.parse(module_file.read_text())
+    names = set()
+    for n in tree.body:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.add(n.name)
+        elif isinstance(n, (ast.Assign, ast.AnnAssign)):
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                names |= {e.id for e in ast.walk(t) if isinstance(e, ast.Name)}
+        elif isinstance(n, (ast.Import, ast.ImportFrom)): names |= {(a.asname or a.name).split('.')[0] for a in n.names}
+    return names
+
+
+def test_other_commands_in_the_docs_exist():
+    "python -m / scripts / make / console scripts shown in the docs' shell blocks, and the imports of their Python examples."
+    import configparser
+    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT / 'settings.ini')
+    scripts = {l.split('=')[0].strip() for l in c['DEFAULT']['console_scripts'].splitlines() if l.strip()}
+    make_targets = set(re.findall(r'^([\w-]+):', (ROOT / 'Makefile').read_text(), re.MULTILINE))
+    pages = [*(ROOT / 'nbs').rglob('*.qmd'), ROOT / 'nbs' / 'index.ipynb']
+    bad = []
+    for page in pages:
+        for line in shell_lines(page):
+            for mod in re.findall(r'-m (cifake_nb\.\w+)', line):
+                f = ROOT / (mod.replace('.', '/') + '.py')
+                if not f.exists() or "__name__ == '__main__'" not in f.read_text():
+                    bad.append(f'{page.name}: `{line}`: {f.name} has no `if __name__ == \'__main__\'` entry point')
+            for s in re.findall(r'python (scripts/\S+\.py)', line):
+                if not (ROOT / s).exists(): bad.append(f'{page.name}: {s} does not exist')
+            if line.startswith('make '):
+                t = line.split()[1]
+                if t not in make_targets: bad.append(f'{page.name}: no make target {t!r}')
+            if line.split()[0] in ('cifake-demo', 'cifake-train', 'cifake-export') and line.split()[0] not in scripts:
+                bad.append(f'{page.name}: {line.split()[0]} is not a console script of settings.ini')
+            if line.startswith('docker build') and not (ROOT / 'Dockerfile').exists(): bad.append('no Dockerfile')
+        text = page.read_text()
+        for block in re.findall(r'^```python\s*\n(.*?)^```', text, re.MULTILINE | re.DOTALL):
+            compile(block, str(page), 'exec')
+            for mod, names in re.findall(r'^from (cifake_nb\.\w+) import ([\w, ]+)$', block, re.MULTILINE):
+                f = ROOT / (mod.replace('.', '/') + '.py')
+                missing = {n.strip() for n in names.split(',')} - (_top_level_names(f) if f.exists() else set())
+                if missing: bad.append(f'{page.name}: `from {mod} import` {sorted(missing)}: not defined in {f.name}')
+    assert not bad, 'commands or examples in the docs that would not run:\n' + '\n'.join(bad)
+
+
+def test_cifake_run_exits_zero_on_success(monkeypatch):
+    """The console script is `sys.exit(main())`: a successful run must exit 0, or every workflow step
+    that runs `cifake-run` fails after the run succeeded (sys.exit(<a list>) prints it and exits 1)."""
+    from cifake_nb import runs
+    monkeypatch.setattr(runs, 'run_train', lambda *a, **k: Path('runs/x'))
+    monkeypatch.setattr(runs, 'run_evaluate', lambda *a, **k: Path('runs/e'))
+    with pytest.raises(SystemExit) as e: sys.exit(runs.main(['pipeline', 'params/smoke.yaml', 'params/eval_smoke.yaml']))
+    assert e.value.code in (None, 0), f'`cifake-run` exits with {e.value.code!r} after a successful run: main() must return None or 0'
