@@ -137,6 +137,14 @@ def match_checkpoints(train_runs: list[Path], metrics: dict, eval_dir: Path) -> 
     return out
 
 
+def _portable(params: dict, root: Path) -> dict:
+    "Evaluation parameters with this machine's paths made relative to the project root."
+    out = dict(params)
+    if out.get('checkpoints'): out['checkpoints'] = [rel(Path(c), root) for c in out['checkpoints']]
+    if out.get('out_dir'): out['out_dir'] = rel(Path(out['out_dir']), root)
+    return out
+
+
 def headline_entry(name: str, matched: list, metrics: dict, train_dir_pages: list[str], eval_page: str, eval_dir: Path, root: Path) -> dict:
     "The home page's row for this run: what, how well, on what, with which command, and where the evidence is."
     summ = metrics.get('summary') or {}
@@ -159,7 +167,7 @@ def headline_entry(name: str, matched: list, metrics: dict, train_dir_pages: lis
         'n_test': data.get('n_test'), 'n_test_total': data.get('n_test_total'),
         'temperature': ck.get('temperature') if len(matched) == 1 else None, 'threshold': ck.get('threshold') if len(matched) == 1 else None,
         'train_seconds': train_seconds, 'train_hardware': first_meta.get('hardware'), 'eval_hardware': env.get('device_name'),
-        'train_command': first_meta.get('command') or cfgs[0].get('command'), 'eval_params': metrics.get('params'),
+        'train_command': first_meta.get('command') or cfgs[0].get('command'), 'eval_params': _portable(metrics.get('params') or {}, root),
         'code_version': first_meta.get('code_version'), 'eval_code_version': metrics.get('code_version'),
         'data_fingerprint': first_meta.get('data_fingerprint'),
         'train_runs': [rel(t, root) for t, _, _ in matched], 'eval_run': rel(eval_dir, root),

@@ -12,6 +12,11 @@ class FakeMinusReal:
     def __call__(self, out): return out[..., FAKE] - out[..., REAL]
 
 
+class RealMinusFake:
+    "pytorch_grad_cam target: the REAL−FAKE logit difference of one sample."
+    def __call__(self, out): return out[..., REAL] - out[..., FAKE]
+
+
 def _random_bn_stats(model):
     "Give batch-norm layers non-trivial running statistics so eval-mode maps are not degenerate."
     g = torch.Generator().manual_seed(1)
@@ -36,11 +41,12 @@ def test_grad_cam_matches_pytorch_grad_cam(name, layer):
         ref = gc(x, targets=[FakeMinusReal()] * len(x))
         ag = gc.activations_and_grads
         raw = gc.get_cam_image(x, None, None, ag.activations[0].numpy(), ag.gradients[0].numpy())
+        ref_neg = gc(x, targets=[RealMinusFake()] * len(x))  # the opposite question: its map is -ours
     ours = ours.numpy()
     np.testing.assert_allclose(ours, raw, rtol=1e-4, atol=1e-5 * np.abs(raw).max())
-    assert (ours > 0).any() and (ours < 0).any(), 'a one-signed map would make the comparison below trivial'
-    mine = scale_cam_image(scale_cam_image(np.maximum(ours, 0), (32, 32)))
-    np.testing.assert_allclose(mine, ref, atol=1e-4)
+    assert np.abs(ours).max() > 0, 'an all-zero map would make the comparisons trivial'
+    for signed, r in [(ours, ref), (-ours, ref_neg)]:  # at least one of the two has positive cells to compare
+        np.testing.assert_allclose(scale_cam_image(scale_cam_image(np.maximum(signed, 0), (32, 32))), r, atol=1e-4)
 
 
 @pytest.mark.parametrize('name', ['paper_cnn', 'speednet', 'resnet18'])

@@ -47,7 +47,8 @@ def project(tmp_path):
     (tr / 'summary.json').write_text(json.dumps({'train_seconds': 1500.5}))
     ev = root / 'runs' / 'eval-cpu-20261127-051500-20261127-060000'; ev.mkdir()
     (ev / 'evaluate.ipynb').write_text(json.dumps(executed_nb('Evaluation run')))
-    metrics = dict(kind='cifake_nb evaluation', created_utc='2026-11-27T06:00:00Z', code_version='cifake_nb 0.1.0 (git abc)', params={'tta': False},
+    metrics = dict(kind='cifake_nb evaluation', created_utc='2026-11-27T06:00:00Z', code_version='cifake_nb 0.1.0 (git abc)',
+                   params={'tta': False, 'checkpoints': [str(tr / 'model.safetensors')], 'out_dir': str(root / 'runs' / 'eval-cpu')},
                    environment={'device_name': 'CPU (2 cores)'}, data={'n_test': 20000, 'n_test_total': 20000},
                    checkpoints={'cpu-20261127-051500': dict(sha256='ab' * 32, temperature=1.2, threshold=0.48,
                                                              test={'accuracy': 0.9612, 'accuracy_ci': [0.9585, 0.9638], 'roc_auc': 0.9931})},
@@ -80,6 +81,7 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     assert r == e and r['test_accuracy'] == 0.9612 and r['test_accuracy_ci95'] == [0.9585, 0.9638] and r['temperature'] == 1.2
     assert r['train_runs'] == ['runs/cpu-20261127-051500'] and r['eval_run'].startswith('runs/eval-cpu-')
     assert r['train_pages'] == ['results/train_cpu.ipynb'] and r['eval_page'] == 'results/evaluate_cpu.ipynb' and r['shipped'] is False
+    assert r['eval_params'] == {'tta': False, 'checkpoints': ['runs/cpu-20261127-051500/model.safetensors'], 'out_dir': 'runs/eval-cpu'}
     assert r['train_seconds'] == [1500.5] and r['train_hardware'] == 'CPU x2' and h['published'][0]['test_accuracy'] == 0.9298
     sb = yaml.safe_load((root / 'nbs' / 'sidebar.yml').read_text())
     results = next(s for s in sb['website']['sidebar']['contents'] if isinstance(s, dict) and s.get('section') == 'Results')
