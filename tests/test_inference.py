@@ -141,13 +141,13 @@ def test_model_folder_errors(tmp_path):
 
 def test_hub_model_from_the_local_cache(tmp_path, monkeypatch):
     "hf://owner/name resolves through huggingface_hub's cache layout (no network needed)."
-    import huggingface_hub
+    from huggingface_hub import constants
     commit = 'a' * 40
     repo = tmp_path / 'models--someone--cifake-model'
     snap = repo / 'snapshots' / commit; snap.mkdir(parents=True)
     for f in ('model.onnx', 'model.json', 'MODEL_CARD.md'): shutil.copy(default_model_dir() / f, snap / f)
     (repo / 'refs').mkdir(); (repo / 'refs' / 'main').write_text(commit)
-    monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_CACHE', str(tmp_path))
+    monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path))
     p = Predictor('hf://someone/cifake-model')
     assert p.model_dir == snap and p.version == Predictor().version
     with pytest.raises(ModelError, match='HF_HUB_OFFLINE is set'): Predictor('hf://someone/other-model')
