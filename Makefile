@@ -8,8 +8,9 @@ export WANDB_MODE ?= offline
 export GRADIO_ANALYTICS_ENABLED ?= False
 export MPLBACKEND ?= Agg
 PARAMS ?= params/cpu.yaml
+EVAL_PARAMS ?= params/eval.yaml
 
-.PHONY: setup test test-fast main sync-check bench-data clean-runs
+.PHONY: setup test main sync-check bench-data
 
 $(BIN)/nbdev_export: requirements.txt settings.ini setup.py
 	$(PY) -m venv $(VENV)
@@ -29,8 +30,8 @@ sync-check: setup  ## fail if the notebooks and cifake_nb/ disagree or notebooks
 	@git diff --exit-code --stat -- nbs cifake_nb || { echo "nbdev_export/nbdev_clean changed files: run them and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- cifake_nb)" || { git status --porcelain -- cifake_nb; echo "untracked exported modules: commit them"; exit 1; }
 
-main: setup  ## the main job: data report, then train → evaluate with $(PARAMS)
-	$(BIN)/python scripts/main.py --params $(PARAMS)
+main: setup  ## the main job: data report → train ($(PARAMS)) → evaluate ($(EVAL_PARAMS)) → export to ONNX
+	$(BIN)/python scripts/main.py --params $(PARAMS) --eval-params $(EVAL_PARAMS)
 
 bench-data: setup  ## benchmark: cold decode and warm cache load of all 120,000 images
 	$(BIN)/python scripts/bench_data.py
