@@ -12,6 +12,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import (CIFAKE, Split, Batches, LABEL_NAMES, load_cifake, default_source, train_val_split)
 from .models import create_model, count_params
+from .runs import unique_dir, utc_stamp
 
 # %% auto #0
 __all__ = ['TrainConfig', 'CheckpointError', 'code_version', 'sha256_file', 'save_checkpoint', 'read_meta', 'load_checkpoint',
@@ -310,14 +311,7 @@ def new_run_dir(cfg: TrainConfig) -> Path:
         if cfg.resume: return p
         if p.exists() and any(p.glob('model.*')): raise FileExistsError(f'run folder {str(p)!r} already holds a model: pick a new run_dir, or resume=True to continue it')
         p.mkdir(parents=True, exist_ok=True); return p
-    name = cfg.run_name or f'{cfg.model}-{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}'
-    name = re.sub(r'[^\w.-]+', '-', name)
-    base = Path(cfg.out_dir); base.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 1000):
-        p = base / (name if i == 1 else f'{name}-{i}')
-        try: p.mkdir(); return p
-        except FileExistsError: continue
-    raise FileExistsError(f'could not find a free run folder name for {name!r} under {base}')
+    return unique_dir(cfg.out_dir, cfg.run_name or f'{cfg.model}-{utc_stamp()}')
 
 def _wandb_run(cfg: TrainConfig, run_dir: Path):
     "A W&B run (offline by default), or None when disabled or unavailable."
