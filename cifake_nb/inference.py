@@ -166,7 +166,8 @@ def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> dict:
         if h != info['onnx_sha256']:
             raise ModelError(f"{onnx_path} does not match its model.json (SHA-256 {h[:12]}… ≠ {info['onnx_sha256'][:12]}…): "
                              'the file is truncated, altered or from another export; re-export or re-download the model folder')
-    info.setdefault('version', f"{info.get('model', 'model')}-{hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]}")
+    if 'version' not in info:  # older exports: name the weights by their hash (setdefault would hash every time)
+        info['version'] = f"{info.get('model', 'model')}-{hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]}"
     if (card := folder / 'MODEL_CARD.md').exists(): info['card'] = card.read_text()
     return info
 
