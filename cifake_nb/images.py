@@ -4,33 +4,52 @@
 
 # %% ../nbs/00a_images.ipynb #59e0f2c4
 from __future__ import annotations
-import hashlib, io, warnings
+import hashlib, io, os, stat, threading, warnings
+from contextlib import contextmanager
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMG_SIZE', 'DECODE_POLICY', 'MAX_PIXELS', 'ImageDecodeError', 'to_rgb', 'resize_center_crop', 'to_rgb32',
-           'far_from_native', 'decode_image', 'content_hash', 'decode_batch']
+__all__ = ['IMG_SIZE', 'DECODE_POLICY', 'MAX_PIXELS', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb', 'resize_center_crop',
+           'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
+           'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
 IMG_SIZE = 32  # pixels, CIFAKE's native side
-DECODE_POLICY = 'v1: first frame; EXIF transpose; alpha over white; 16-bit rescaled; short side→32 bicubic, center crop'
+DECODE_POLICY = ('v2: first frame; EXIF transpose; alpha over white; 16-bit rescaled (non-finite refused); '
+                 'short side→32 bicubic, center crop (box-resampled, large images pre-reduced)')
 
 class ImageDecodeError(ValueError):
     "Raised when bytes cannot be decoded into an image."
 
 # %% ../nbs/00a_images.ipynb #814ae208
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}  # EXIF orientation → transpose, as in `ImageOps.exif_transpose`
+
 def _to_8bit(img: Image.Image) -> Image.Image:
-    "Rescale a 16/32-bit single-channel image to 8-bit `L` by its value range."
+    "Rescale a 16/32-bit single-channel image to 8-bit `L` by its value range; non-finite values are refused."
     a = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ImageDecodeError(f'the image has {int((~np.isfinite(a)).sum()):,} NaN or infinite pixel values: '
+                               'save it with finite values (or as 8-bit PNG/JPEG)')
     lo, hi = float(a.min()), float(a.max())
     a = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo) * 255.0
     return Image.fromarray(np.round(a).astype(np.uint8), mode='L')
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    "Convert any Pillow image to `RGB` with the policy above (first frame, EXIF, alpha over white, 16-bit rescale)."
+def _shrink(img: Image.Image, size: int, gap: float = 3.0) -> Image.Image:
+    "Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none)."
+    k = int(min(img.size) // (gap * size))
+    if k < 2: return img
+    try: return img.reduce(k)
+    except ValueError: return img  # a mode `reduce` does not support (e.g. palette): converted at full size
+
+def to_rgb(img: Image.Image, shrink_to: int | None = None) -> Image.Image:
+    "Convert any Pillow image to `RGB` with the policy above; with `shrink_to`, large images are reduced first (bounded memory)."
     if getattr(img, 'is_animated', False): img.seek(0)
-    img = ImageOps.exif_transpose(img)
+    orientation = img.getexif().get(0x0112, 1)
+    if shrink_to: img = _shrink(img, shrink_to)
+    if orientation in _TRANSPOSE: img = img.transpose(_TRANSPOSE[orientation])
     if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'): img = _to_8bit(img)
     if img.mode == 'P' and 'transparency' in img.info: img = img.convert('RGBA')
     if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
@@ -40,18 +59,17 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert('RGB') if img.mode != 'RGB' else img
 
 def resize_center_crop(img: Image.Image, size: int = IMG_SIZE) -> Image.Image:
-    "Resize the shorter side to `size` (bicubic) and center-crop to `size`×`size`; 32×32 input is returned untouched."
+    "Resize the shorter side to `size` (bicubic) and center-crop to `size`×`size`, resampling only the kept square; 32×32 input is returned untouched."
     w, h = img.size
     if (w, h) == (size, size): return img
-    s = size / min(w, h)
-    nw, nh = max(size, round(w * s)), max(size, round(h * s))
-    img = img.resize((nw, nh), Image.BICUBIC, reducing_gap=3.0)
+    nw, nh = max(size, round(w * size / min(w, h))), max(size, round(h * size / min(w, h)))
     l, t = (nw - size) // 2, (nh - size) // 2
-    return img.crop((l, t, l + size, t + size))
+    sx, sy = nw / w, nh / h  # the scale resize-then-crop would apply on each axis
+    return img.resize((size, size), Image.BICUBIC, box=(l / sx, t / sy, (l + size) / sx, (t + size) / sy), reducing_gap=3.0)
 
 def to_rgb32(img: Image.Image, size: int = IMG_SIZE) -> np.ndarray:
     "Any Pillow image → `uint8` array `[size, size, 3]` under the documented policy."
-    return np.asarray(resize_center_crop(to_rgb(img), size), dtype=np.uint8)
+    return np.asarray(resize_center_crop(to_rgb(img, shrink_to=size), size), dtype=np.uint8)
 
 def far_from_native(shape: tuple[int, int], size: int = IMG_SIZE, factor: float = 2.0) -> bool:
     "True when an image of `(width, height)` is more than `factor`× away from `size` on either side."
@@ -60,7 +78,28 @@ def far_from_native(shape: tuple[int, int], size: int = IMG_SIZE, factor: float 
 # %% ../nbs/00a_images.ipynb #74eb62f5
 MAX_PIXELS = 40_000_000  # decompression-bomb bound for one image (Pillow's own default is ~89M)
 
-def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+class DecodeBudget:
+    "A process-wide byte budget for decoded pixels: `with budget.hold(n):` waits (up to `timeout` s) until `n` bytes are free."
+    def __init__(self, max_bytes: int,        # bytes of decoded pixels in flight at once, all threads together
+                 timeout: float = 30.0):      # seconds a decode may wait for its share before it is refused
+        self.max_bytes, self.timeout, self.used = int(max_bytes), timeout, 0
+        self._cv = threading.Condition()
+
+    @contextmanager
+    def hold(self, n: int):
+        n = min(int(n), self.max_bytes)  # one image larger than the whole budget still runs, alone
+        with self._cv:
+            if not self._cv.wait_for(lambda: self.used + n <= self.max_bytes, self.timeout):
+                raise ImageDecodeError(f'the server is busy decoding other large images; try again in a moment')
+            self.used += n
+        try: yield
+        finally:
+            with self._cv: self.used -= n; self._cv.notify_all()
+
+DECODE_BUDGET = DecodeBudget(int(float(os.environ.get('CIFAKE_DECODE_BUDGET_MB') or 192) * 2**20))
+
+def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS,
+                 budget: DecodeBudget | None = None) -> np.ndarray:  # None = the process-wide `DECODE_BUDGET`
     "Decode image `data` to `uint8 [size, size, 3]`; raises `ImageDecodeError` with a readable reason."
     if not data: raise ImageDecodeError('empty file (0 bytes)')
     try:
@@ -70,12 +109,18 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageDecodeError(f'image is {w}×{h} = {w*h:,} pixels, above the limit of {max_pixels:,}')
-            img.load()
-            return to_rgb32(img, size)
+            if w * h == 0: raise ImageDecodeError(f'image is {w}×{h}: it has no pixels')
+            if img.format == 'JPEG' and min(w, h) >= 6 * size:  # decode at a reduced DCT scale, short side ≥ 3×size
+                k = min(w, h) / (3 * size)
+                img.draft(img.mode, (int(w / k), int(h / k)))
+            with (budget or DECODE_BUDGET).hold(4 * img.size[0] * img.size[1]):
+                img.load()
+                return to_rgb32(img, size)
     except ImageDecodeError: raise
     except UnidentifiedImageError: raise ImageDecodeError('not a recognised image format') from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise ImageDecodeError(f'too many pixels: {e}') from None
-    except (OSError, SyntaxError, ValueError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
+    except MemoryError: raise ImageDecodeError('the image needs more memory to decode than this process has') from None
 
 def content_hash(data: bytes) -> int:
     "64-bit BLAKE2b of raw bytes, as an unsigned int."
@@ -92,3 +137,30 @@ def decode_batch(items: list[bytes], size: int = IMG_SIZE) -> tuple[np.ndarray, 
         except ImageDecodeError as e: reasons.append(str(e))
         else: reasons.append('')
     return out, ok, hashes, reasons
+
+# %% ../nbs/00a_images.ipynb #b794dc35
+class FileReadError(ValueError):
+    "A path that is not a readable regular file within the size limit; `too_large` tells the size case apart."
+    too_large = False
+
+def read_file_bounded(path,               # a file path (str or PathLike)
+                      max_bytes: int,     # largest accepted size, bytes
+                     ) -> bytes:
+    "Read a regular file of at most `max_bytes` bytes without ever blocking on devices, FIFOs or sockets."
+    s = os.fspath(path)
+    try: fd = os.open(s, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0))
+    except FileNotFoundError: raise FileReadError(f'no such file: {s!r}') from None
+    except IsADirectoryError: raise FileReadError(f'{s!r} is a folder, not a file') from None
+    except OSError as e: raise FileReadError(f'cannot read {s!r}: {e.strerror or e}') from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode): raise FileReadError(f'{s!r} is a folder, not a file')
+        if not stat.S_ISREG(st.st_mode): raise FileReadError(f'{s!r} is not a regular file (a device, FIFO or socket): pass an image file')
+        data = os.read(fd, max_bytes + 1) if st.st_size <= max_bytes else None
+        while data is not None and 0 < len(data) <= max_bytes and (more := os.read(fd, max_bytes + 1 - len(data))): data += more
+    except OSError as e: raise FileReadError(f'cannot read {s!r}: {e.strerror or e}') from None
+    finally: os.close(fd)
+    if data is None or len(data) > max_bytes:
+        e = FileReadError(f'{s!r} is {max(st.st_size, max_bytes + 1) / 2**20:.1f} MiB or more, above the limit of {max_bytes / 2**20:.1f} MiB')
+        e.too_large = True; raise e
+    return data

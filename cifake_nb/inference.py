@@ -4,13 +4,13 @@
 
 # %% ../nbs/07_inference.ipynb #cb906876
 from __future__ import annotations
-import hashlib, importlib.resources, io, json, os, re
+import hashlib, importlib.resources, io, json, math, os, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
 import onnxruntime as ort
-from .images import IMG_SIZE, MAX_PIXELS, ImageDecodeError, decode_image, to_rgb32, far_from_native
+from .images import IMG_SIZE, MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'read_image', 'default_model_dir', 'hub_model_dir',
@@ -64,13 +64,11 @@ def _from_path(path, max_bytes: int, max_pixels: int):
     if re.match(r'^[a-z][a-z0-9+.-]*://', s, re.I):
         raise InputError(f'{s!r} looks like a URL: URLs are not fetched; download the image and pass its bytes or file path')
     p = Path(s).expanduser()
-    if not p.exists(): raise InputError(f'no such file: {s!r}')
     if p.is_dir(): raise InputError(f'{s!r} is a folder: use Predictor.predict_batch(folder) to classify the images in it')
-    try:
-        if (n := p.stat().st_size) > max_bytes:
-            raise InputError(f'{s!r} is {_mib(n)}, above the limit of {_mib(max_bytes)}: the model sees 32×32 pixels, so send a smaller image')
-        data = p.read_bytes()
-    except OSError as e: raise InputError(f'cannot read {s!r}: {e.strerror or e}') from None
+    try: data = read_file_bounded(p, max_bytes)  # regular files only, at most max_bytes read: never /dev/zero or a FIFO
+    except FileReadError as e:
+        hint = ': the model sees 32×32 pixels, so send a smaller image' if e.too_large else ''
+        raise InputError(f'{e}{hint}') from None
     return _from_bytes(data, max_bytes, max_pixels)
 
 def _from_pil(img: Image.Image, max_pixels: int):
@@ -152,24 +150,39 @@ def resolve_model(model_dir=None) -> tuple[Path, Path]:
     if not p.is_dir(): raise ModelError(f'model folder {s!r} does not exist: pass a folder written by cifake_nb.export (model.onnx + model.json), or hf://owner/name')
     return p, p / 'model.onnx'
 
+def _check_info(info: dict, side: Path) -> None:
+    "Validate the fields of a `model.json` that change answers: types, ranges, finite values; `ModelError` names the field."
+    def bad(field, why): raise ModelError(f'{side}: {field} {why}: the model folder is damaged or hand-edited; re-export or re-download it')
+    if not isinstance(info, dict): bad('the file', 'is not a JSON object')
+    if info.get('label_names') != ['REAL', 'FAKE']:
+        raise ModelError(f"{side} names the labels {info.get('label_names')}, expected ['REAL', 'FAKE'] (logit order): not a cifake_nb model")
+    for k, lo, hi in (('temperature', 1e-3, 1e3), ('threshold', 0.0, 1.0)):
+        v = info.get(k, 1.0 if k == 'temperature' else 0.5)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): bad(k, f'is {v!r}, expected a finite number')
+        if not lo <= v <= hi: bad(k, f'is {v}, expected a value in [{lo}, {hi}]')
+    if not isinstance(info.get('onnx_sha256'), str) or not re.fullmatch(r'[0-9a-f]{64}', info['onnx_sha256']):
+        bad('onnx_sha256', f"is {info.get('onnx_sha256')!r}, expected the 64-hex-digit SHA-256 of the ONNX file")
+    if info.get('file', 'model.onnx') != 'model.onnx': bad('file', f"is {info.get('file')!r}, expected 'model.onnx'")
+    for k in ('version', 'model'):
+        if k in info and not (isinstance(info[k], str) and info[k]): bad(k, f'is {info[k]!r}, expected a non-empty string')
+
 def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> dict:
-    "Read and check `model.json` of a model folder (labels, file hash); add `MODEL_CARD.md` under 'card'."
+    "Read and validate `model.json` of a model folder (labels, decision rule, the ONNX file's hash); add `MODEL_CARD.md` under 'card'."
     side = folder / 'model.json'
     if not side.exists(): raise ModelError(f'{folder} has no model.json: a model folder needs model.onnx and its model.json from cifake_nb.export')
     if not onnx_path.exists(): raise ModelError(f'{folder} has no {onnx_path.name}: a model folder needs model.onnx and its model.json from cifake_nb.export')
     try: info = json.loads(side.read_text())
-    except ValueError as e: raise ModelError(f'{side} is not valid JSON ({e}): the model folder is damaged; re-export or re-download it') from None
-    if info.get('label_names') != ['REAL', 'FAKE']:
-        raise ModelError(f"{side} names the labels {info.get('label_names')}, expected ['REAL', 'FAKE'] (logit order): not a cifake_nb model")
-    if verify and info.get('onnx_sha256') and onnx_path.name == info.get('file', 'model.onnx'):
+    except (ValueError, UnicodeDecodeError) as e: raise ModelError(f'{side} is not valid JSON ({e}): the model folder is damaged; re-export or re-download it') from None
+    _check_info(info, side)
+    if verify:
         h = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
         if h != info['onnx_sha256']:
             raise ModelError(f"{onnx_path} does not match its model.json (SHA-256 {h[:12]}… ≠ {info['onnx_sha256'][:12]}…): "
                              'the file is truncated, altered or from another export; re-export or re-download the model folder')
-    if 'version' not in info:  # older exports: name the weights by their hash (setdefault would hash every time)
-        info['version'] = f"{info.get('model', 'model')}-{hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]}"
+    info.setdefault('version', f"{info.get('model', 'model')}-{info['onnx_sha256'][:12]}")
     if (card := folder / 'MODEL_CARD.md').exists(): info['card'] = card.read_text()
     return info
+
 
 # %% ../nbs/07_inference.ipynb #f08730e6
 def bilinear_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -283,6 +296,8 @@ class Predictor:
             x = np.ascontiguousarray(a[i:i + batch_size].transpose(0, 3, 1, 2), dtype=np.float32); x /= 255
             logits, cam = sess.run(['logits', 'cam'], {'image': x})
             d[i:i + batch_size] = logits[:, 1].astype(np.float64) - logits[:, 0]; cams.append(cam)
+        if not np.isfinite(d).all():  # a NaN model would answer p_fake = NaN and a label by accident
+            raise ModelError(f'model {self.version} produced non-finite logits: the model file is broken; re-export it from a finite checkpoint')
         p = np.exp(-np.logaddexp(0, -d / self.temperature))  # softmax over two classes, numerically stable
         return p, (np.concatenate(cams) if cams else np.zeros((0, *self.cam_size), np.float32))
 
