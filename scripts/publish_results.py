@@ -11,24 +11,36 @@ was used unless --allow-subset):
 
 1. copies the executed notebooks to nbs/results/train_<name>.ipynb and nbs/results/evaluate_<name>.ipynb
    (train_<name>_seed<k>.ipynb with several train runs). Outputs are kept: the figures are embedded
-   PNG outputs, which Quarto writes out as the pages' images; nothing else has to be copied. Two
-   presentational changes only: progress-bar widget outputs (papermill saves no widget state, so they
-   would render empty) are dropped and carriage-return progress text is collapsed to its final state;
-   a raw front-matter cell names the run. The notebook is then cleaned exactly as `nbdev_clean` does
-   (outputs kept: settings.ini clear_all = False), so `make sync-check` stays clean.
-2. writes the entry <name> of nbs/results/headline.json, which the home page (nbs/index.ipynb) renders.
-3. rebuilds the Results section of nbs/sidebar.yml from the notebooks in nbs/results/.
-4. with --ship: exports the checkpoint (one train run) to cifake_nb/assets/default/ with the temperature
+   PNG outputs, which Quarto writes out as the pages' images. Presentational changes only (`tidy_page`;
+   no number or figure changes, the run folder keeps the original): progress-bar widget outputs
+   (papermill saves no widget state, so they would render empty) and repeated figures are dropped,
+   carriage-return progress text is collapsed to its final state, W&B chatter and ANSI colour codes are
+   left out, machine paths become `runs/...`, a `<commit>+dirty` version reads "<commit>, uncommitted
+   changes"; the parameters come first as a table (defaults, the injected values marked, the meaning of
+   each from the defaults cell's comments) and the two parameters cells are left out of the page; code is
+   folded (`code-fold`); a raw front-matter cell names the run. The notebook is then cleaned exactly as
+   `nbdev_clean` does (outputs kept: settings.ini clear_all = False), so `make sync-check` stays clean.
+2. writes the entry <name> of nbs/results/headline.json (with the key test metrics, the corruption table and
+   the figures' paths), which the home page (nbs/index.ipynb) and the Results page render.
+3. copies the evaluation's figures to nbs/results/figures/ and writes the Results page nbs/results/index.qmd
+   from headline.json (`results_page`): one source for every number on the site, rounded by `pct`/`rounded`.
+4. rebuilds the Results section of nbs/sidebar.yml from the notebooks in nbs/results/.
+5. with --ship: exports the checkpoint (one train run) to cifake_nb/assets/default/ with the temperature
    and threshold the evaluation fitted on validation (cifake_nb.export.export_checkpoint).
+
+    python scripts/publish_results.py --refresh   # no run folders: re-apply 1 and 3 to what is published
 """
 from __future__ import annotations
-import argparse, datetime, json, re, shutil, sys
+import argparse, ast, base64, datetime, hashlib, json, re, shutil, sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path('nbs/results')   # relative to the project root
 SIDEBAR = Path('nbs/sidebar.yml')
 HEADLINE = 'headline.json'
+FIGURES = 'figures'             # nbs/results/figures/<name>_<figure>.png: the Results page's figures
+PAGE = 'index.qmd'              # nbs/results/index.qmd: the Results page, written from headline.json
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 SIDEBAR_HEADER = """\
@@ -75,16 +87,59 @@ def _collapse_cr(text: str) -> str:
     return '\n'.join(line.rsplit('\r', 1)[-1] for line in text.split('\n'))
 
 
+# ---------------------------------------------------------------- what a results page shows (presentational only)
+# The run folder keeps everything the run printed; the published copy drops what is noise on a web page and
+# makes what is machine-specific portable. No number, figure or result is changed.
+
+_ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+_WANDB_LINE = re.compile(r'^\s*wandb:.*(\n|$)', re.MULTILINE)
+_ABS_PATH = re.compile(r'(?<![\w.~/:@-])/(?:work|root|home|tmp|Users|mnt|data|scratch|var|opt|srv)/[^\s\'"<>)\]|,;`]*')
+_DIRTY = re.compile(r'\b([0-9a-f]{7,40})\+dirty\b')
+
+
+def portable_path(path: str) -> str:
+    "An absolute path as a results page shows it: from `runs/` on when it is inside a run folder, else `…/<last part>`."
+    m = re.search(r'(?:^|/)(runs/.*)$', path)
+    if m: return m.group(1)
+    return '…/' + path.rstrip('/').rsplit('/', 1)[-1]
+
+
+def page_text(text: str) -> str:
+    """Text of an output as a results page shows it: no ANSI colour codes, no W&B chatter (the run folder's
+    wandb/ keeps that), machine paths made portable, and `<commit>+dirty` spelled out."""
+    t = _ANSI.sub('', text)
+    t = _WANDB_LINE.sub('', t)
+    t = _ABS_PATH.sub(lambda m: portable_path(m.group(0)), t)
+    return _DIRTY.sub(r'\1, uncommitted changes', t)
+
+
+def _as_text(x): return ''.join(x) if isinstance(x, list) else (x or '')
+
+
 def tidy_outputs(nb: dict) -> dict:
-    "Drop progress-bar widget outputs (no saved widget state) and collapse carriage-return progress text."
+    """Drop progress-bar widget outputs (no saved widget state) and repeated figures, collapse carriage-return
+    progress text, and pass every text output through `page_text`; outputs left empty are dropped."""
+    seen_png = set()
     for c in nb.get('cells', []):
         if c.get('cell_type') != 'code': continue
         outs = []
         for o in c.get('outputs', []):
-            if WIDGET in o.get('data', {}): continue
+            data = o.get('data', {})
+            if WIDGET in data: continue
+            if 'image/png' in data:
+                h = hashlib.sha256(_as_text(data['image/png']).strip().encode()).hexdigest()
+                if h in seen_png: continue  # the same figure shown twice (e.g. inline during training, then again)
+                seen_png.add(h)
             if o.get('output_type') == 'stream':
-                t = ''.join(o['text']) if isinstance(o.get('text'), list) else o.get('text', '')
-                if '\r' in t: o['text'] = _collapse_cr(t)
+                t = _as_text(o.get('text'))
+                if '\r' in t: t = _collapse_cr(t)
+                t = page_text(t)
+                if not t.strip(): continue
+                o['text'] = t
+            for mime in ('text/plain', 'text/html', 'text/markdown'):
+                if mime in data:
+                    t = page_text(_as_text(data[mime]))
+                    data[mime] = t
             outs.append(o)
         c['outputs'] = outs
     return nb
@@ -94,10 +149,72 @@ def has_png(nb: dict) -> bool:
     return any('image/png' in o.get('data', {}) for c in nb.get('cells', []) for o in c.get('outputs', []))
 
 
+def _assignments(source: str) -> list[tuple[str, object, str]]:
+    "(name, literal value, trailing comment) of each `name = literal  # comment` line of a papermill parameters cell."
+    out, lines = [], source.splitlines()
+    try: tree = ast.parse(source)
+    except SyntaxError: return out
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try: v = ast.literal_eval(node.value)
+            except ValueError: continue
+            line = lines[node.end_lineno - 1]
+            comment = line.split('#', 1)[1].strip() if '#' in line[node.value.end_col_offset:] else ''
+            out.append((node.targets[0].id, v, re.sub(r'\s*\[smoke size\]\s*$', '', comment)))
+    return out
+
+
+def _cell_with_tag(nb: dict, tag: str) -> dict | None:
+    return next((c for c in nb.get('cells', []) if c.get('cell_type') == 'code' and tag in (c.get('metadata') or {}).get('tags', [])), None)
+
+
+def _md_cell_text(x) -> str:
+    return str(x).replace('|', '\\|').replace('\n', ' ')
+
+
+def parameters_markdown(nb: dict) -> str | None:
+    """The run's parameters as a table: the values papermill injected over the notebook's defaults (marked), each
+    with the meaning and unit from the defaults cell's comment. None when the notebook has no parameters cell."""
+    defaults = _cell_with_tag(nb, 'parameters')
+    if defaults is None: return None
+    injected = _cell_with_tag(nb, 'injected-parameters')
+    given = {k: v for k, v, _ in _assignments(_as_text(injected['source']))} if injected else {}
+    rows = ['| parameter | value | meaning |', '|---|---|---|']
+    names = set()
+    for k, v, comment in _assignments(_as_text(defaults['source'])):
+        names.add(k)
+        val = given.get(k, v)
+        shown = page_text(repr(val)) if not isinstance(val, str) else page_text(val) or "''"
+        mark = ' (set by the run)' if k in given and given[k] != v else ''
+        rows.append(f'| `{k}` | `{_md_cell_text(shown)}`{mark} | {_md_cell_text(comment)} |')
+    for k, v in given.items():
+        if k not in names: rows.append(f'| `{k}` | `{_md_cell_text(page_text(repr(v)))}` (set by the run) | |')
+    return ('## Parameters of this run\n\nThe notebook\'s defaults with the values papermill injected for this run '
+            '(*set by the run*); the code cells below are folded: click **Code** to see one.\n\n' + '\n'.join(rows))
+
+
+def hide_parameter_cells(nb: dict) -> dict:
+    """Show the run's parameters first, as a table (a markdown cell after the title), and leave the two parameters
+    cells (the smoke-sized defaults and papermill's injected values) out of the page (Quarto `include: false`)."""
+    md = parameters_markdown(nb)
+    if md is None: return nb
+    cells = nb['cells']
+    cells[:] = [c for c in cells if c.get('id') != 'run-parameters']
+    for tag in ('parameters', 'injected-parameters'):
+        c = _cell_with_tag(nb, tag)
+        if c is not None and not _as_text(c['source']).startswith('#| include: false'):  # idempotent
+            c['source'] = ('#| include: false\n' + _as_text(c['source'])).splitlines(True)
+    title = next((i for i, c in enumerate(cells) if c.get('cell_type') == 'markdown'), 0)
+    cells.insert(title + 1, {'cell_type': 'markdown', 'id': 'run-parameters', 'metadata': {}, 'source': md.splitlines(True)})
+    return nb
+
+
 def front_matter(title: str, description: str) -> dict:
-    "A raw cell with YAML front matter (nbdev's FrontmatterProc reads it; the notebook's own title cell stays)."
+    """A raw cell with YAML front matter (nbdev's FrontmatterProc reads it; the notebook's own title cell stays).
+    Code is folded (Quarto `code-fold`): a results page is read for its outputs."""
     import yaml
-    src = '---\n' + yaml.safe_dump({'title': title, 'description': description}, sort_keys=False, allow_unicode=True, width=10_000) + '---'
+    fm = {'title': title, 'description': description, 'code-fold': True, 'code-summary': 'Code'}
+    src = '---\n' + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True, width=10_000) + '---'
     return {'cell_type': 'raw', 'id': 'front-matter', 'metadata': {}, 'source': src}  # a fixed id: republishing is byte-stable
 
 
@@ -110,17 +227,23 @@ def clean_like_nbdev(nb: dict, root: Path) -> dict:
     return nb
 
 
+def tidy_page(nb: dict, title: str, description: str, root: Path) -> dict:
+    "Everything that makes an executed notebook a results page (idempotent: re-tidying a published page changes nothing)."
+    tidy_outputs(nb)
+    hide_parameter_cells(nb)
+    cells = nb['cells']
+    if cells and cells[0].get('cell_type') == 'raw' and str(''.join(cells[0].get('source', ''))).startswith('---'): cells.pop(0)
+    cells.insert(0, front_matter(title, description))
+    return clean_like_nbdev(nb, root)
+
+
 def prepare_notebook(src: Path, title: str, description: str, root: Path, need_png: bool = True) -> dict:
     "The results page for the executed notebook `src`: checked, tidied, front matter added, cleaned (not yet written)."
     if not src.exists(): raise PublishError(f'{src} is missing: the run folder holds no executed notebook')
     nb = json.loads(src.read_text(encoding='utf-8'))
     check_executed(nb, src)
-    tidy_outputs(nb)
     if need_png and not has_png(nb): raise PublishError(f'{src}: no image/png output: its figures would be missing from the results page')
-    cells = nb['cells']
-    if cells and cells[0].get('cell_type') == 'raw' and str(''.join(cells[0].get('source', ''))).startswith('---'): cells.pop(0)
-    cells.insert(0, front_matter(title, description))
-    return clean_like_nbdev(nb, root)
+    return tidy_page(nb, title, page_text(description), root)
 
 
 def match_checkpoints(train_runs: list[Path], metrics: dict, eval_dir: Path) -> list[tuple[Path, dict, str]]:
@@ -172,9 +295,215 @@ def headline_entry(name: str, matched: list, metrics: dict, train_dir_pages: lis
         'data_fingerprint': first_meta.get('data_fingerprint'),
         'train_runs': [rel(t, root) for t, _, _ in matched], 'eval_run': rel(eval_dir, root),
         'train_pages': train_dir_pages, 'eval_page': eval_page,
+        'metrics': run_metrics(ck) if len(matched) == 1 else None, 'metrics_source': 'the evaluation\'s metrics.json',
+        'robustness_accuracy': robustness_accuracy(ck.get('robustness')) if len(matched) == 1 else None,
+        'per_category': (ck.get('test') or {}).get('per_category') if len(matched) == 1 else None,
         'evaluated_utc': metrics.get('created_utc'),
         'published_utc': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
     }
+
+
+# ---------------------------------------------------------------- numbers, figures and the Results page
+
+def rounded(x, nd: int) -> str:
+    """The project's one rounding rule for every number on the site, the README and the model card: the value as
+    stored in headline.json (its shortest decimal repr), rounded half up to `nd` decimals: 0.97675 → "0.9768"."""
+    return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP))
+
+
+def pct(x, nd: int = 2) -> str:
+    "A fraction as a percentage under the same rule: 0.97675 → \"97.68%\" (Python's f'{x:.2%}' would say 97.67%)."
+    return str((Decimal(repr(float(x))) * 100).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)) + '%'
+
+
+KEY_METRICS = [  # (key in a checkpoint's test metrics, label, how it is shown)
+    ('accuracy', 'accuracy (threshold fitted on validation)', 'pct'), ('accuracy_argmax', 'accuracy at argmax (threshold 0.5, T = 1)', 'pct'),
+    ('balanced_accuracy', 'balanced accuracy', 'pct'), ('precision', 'precision (FAKE)', 'pct'), ('recall', 'recall (FAKE)', 'pct'),
+    ('roc_auc', 'ROC AUC', 4), ('pr_auc', 'PR AUC', 4),
+    ('tpr_at_fpr_1pct', 'TPR at 1% FPR', 'pct1'), ('tpr_at_fpr_5pct', 'TPR at 5% FPR', 'pct1'),
+    ('ece_before_T', 'ECE before temperature scaling (T = 1)', 3), ('ece', 'ECE after temperature scaling', 3),
+    ('nll', 'negative log-likelihood', 4), ('brier', 'Brier score', 4),
+    ('robustness_mean_accuracy', 'mean accuracy under the 9 corruptions × 5 severities', 'pct'),
+]
+
+
+def show(v, how) -> str:
+    if v is None: return '—'
+    return pct(v) if how == 'pct' else pct(v, 1) if how == 'pct1' else rounded(v, how)
+
+
+def run_metrics(ck: dict) -> dict:
+    "The key test metrics of one evaluated checkpoint (metrics.json `checkpoints[tag]`), for headline.json."
+    test, raw = ck.get('test') or {}, ck.get('test_uncalibrated') or {}
+    m = {k: test.get(k) for k, _, _ in KEY_METRICS if k in test}
+    if raw.get('ece') is not None: m['ece_before_T'] = raw['ece']
+    if (ck.get('val') or {}).get('accuracy') is not None: m['val_accuracy'] = ck['val']['accuracy']
+    return m
+
+
+def robustness_accuracy(rows: list | None) -> dict | None:
+    "{corruption: [accuracy at severity 0 (clean), 1, ..., 5]} from metrics.json's robustness rows."
+    if not rows: return None
+    out = {}
+    for r in sorted(rows, key=lambda r: (r['corruption'], r['severity'])): out.setdefault(r['corruption'], []).append(r['accuracy'])
+    return out
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    return [l.split() for l in text.splitlines() if l.strip()]
+
+
+def metrics_from_notebook(nb: dict) -> tuple[dict, dict | None]:
+    """(key metrics, robustness accuracies) read back from an executed evaluation notebook's stored summary table and
+    corruption table: for a publication whose run folder (metrics.json) is no longer at hand. Values are those
+    tables' text (pandas shows 6 significant digits)."""
+    texts = [_as_text(o.get('data', {}).get('text/plain')) for c in nb.get('cells', []) for o in c.get('outputs', [])]
+    summ = next((t for t in texts if 'accuracy_argmax' in t and 'ece_before_T' in t), None)
+    if summ is None: raise PublishError('the evaluation notebook has no summary table (accuracy_argmax, ece_before_T) to read the metrics from')
+    vals = {}
+    for row in _table_rows(summ)[1:]:
+        if len(row) == 2:
+            try: vals[row[0]] = float(row[1])
+            except ValueError: pass
+    m = {k: vals[k] for k, _, _ in KEY_METRICS if k in vals}
+    if 'val_accuracy' in vals: m['val_accuracy'] = vals['val_accuracy']
+    rob_t = next((t for t in texts if t.lstrip().startswith('severity') and 'corruption' in t), None)
+    rob = None
+    if rob_t:
+        rob = {}
+        for row in _table_rows(rob_t)[2:]:
+            try: rob[row[0]] = [float(v) for v in row[1:]]
+            except ValueError: pass
+    return m, rob
+
+
+def _figure_order(source: str) -> list[str]:
+    "The figure names of the evaluation notebook's `figs[...] = save_fig(...)` / `'name': save_fig(...)`, in the order they are shown."
+    return [a or b for a, b in re.findall(r"figs\['(\w+)'\]\s*=\s*save_fig\(|'(\w+)':\s*save_fig\(", source)]
+
+
+def figures_from_notebook(nb: dict) -> dict[str, bytes]:
+    "{figure name: PNG} of a one-checkpoint evaluation notebook, matched to its save_fig calls in order."
+    for c in nb.get('cells', []):
+        names = _figure_order(_as_text(c.get('source')))
+        if not names: continue
+        pngs = [o['data']['image/png'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
+        if len(pngs) != len(names):
+            raise PublishError(f'the evaluation notebook shows {len(pngs)} figures for {len(names)} save_fig calls ({names}): '
+                               'publish from the run folder, whose metrics.json names each figure file')
+        return {n: base64.b64decode(_as_text(p)) for n, p in zip(names, pngs)}
+    return {}
+
+
+def copy_figures(name: str, figs: dict[str, bytes], res: Path) -> dict:
+    "Write the Results page's figures to nbs/results/figures/<name>_<figure>.png; returns {figure: page-relative path}."
+    d = res / FIGURES
+    d.mkdir(parents=True, exist_ok=True)
+    for old in d.glob(f'{name}_*.png'): old.unlink()
+    out = {}
+    for k, b in figs.items():
+        (d / f'{name}_{k}.png').write_bytes(b)
+        out[k] = f'results/{FIGURES}/{name}_{k}.png'
+    return out
+
+
+def _runs_first_shipped(d: dict) -> list[dict]:
+    return sorted((d.get('runs') or {}).values(), key=lambda r: (not r.get('shipped'), r['name']))
+
+
+def headline_rows(d: dict) -> list[str]:
+    "The headline table (markdown): the published CIFAKE numbers, then each run of ours."
+    rows = ['| Model | Test accuracy [95% CI] | ROC AUC | ECE | Evidence |', '|---|---|---|---|---|']
+    for p in d.get('published') or []:
+        rows.append(f"| {p['model']} | {pct(p['test_accuracy'])} | — | — | {p['source']} |")
+    for r in _runs_first_shipped(d):
+        acc = f"**{pct(r['test_accuracy'])}**"
+        if r.get('test_accuracy_ci95'): acc += ' [{}, {}]'.format(*(pct(x)[:-1] for x in r['test_accuracy_ci95']))
+        elif r.get('test_accuracy_std') is not None: acc += f" ± {pct(r['test_accuracy_std'])[:-1]} (std, {r['n_checkpoints']} seeds)"
+        m = r.get('metrics') or {}
+        params = f", {r['n_params'] / 1e6:.2f} M parameters" if r.get('n_params') else ''
+        rows.append(f"| **ours: `{r['model']}`**{params}, run `{r['name']}`{' (the demo serves it)' if r.get('shipped') else ''} | {acc} | "
+                    f"{show(r.get('test_roc_auc'), 4)} | {show(m.get('ece'), 3)} | {r['n_test']:,} test images; "
+                    f"[training]({Path(r['train_pages'][0]).name}) · [evaluation]({Path(r['eval_page']).name}) |")
+    return rows
+
+
+def _fig(r: dict, key: str, caption: str, wide: bool = False) -> str:
+    p = (r.get('figures') or {}).get(key)
+    if not p: return ''
+    img = f'![{caption}]({Path(p).relative_to("results").as_posix()}){{fig-alt="{caption}"}}'
+    return f'::: {{.column-page}}\n{img}\n:::\n' if wide else img + '\n'
+
+
+def results_page(d: dict) -> str:
+    "The Results page (nbs/results/index.qmd) for headline.json `d`: the report; the executed notebooks are its evidence."
+    out = ['---', 'title: "Results"',
+           'description: "How well the published model tells CIFAKE\'s real photos from generated images: the numbers, the figures and the runs behind them."',
+           '---', '',
+           '<!-- Written by scripts/publish_results.py from headline.json: edit that script, not this file. -->', '']
+    runs = _runs_first_shipped(d)
+    if not runs:
+        return '\n'.join(out + ['**No published run yet.** Train and evaluate (`make main`), then publish the two run folders with',
+                                '`python scripts/publish_results.py --train runs/<run> --eval runs/<eval> --ship`.', ''])
+    out += ['Every number here is a run of this project\'s code on the CIFAKE **test split** (FAKE = positive class), used once for',
+            'this report: the model, its temperature and its decision threshold were chosen on a validation split carved from train.',
+            'The numbers come from `nbs/results/headline.json`, written from the evaluation\'s `metrics.json`; the home page, the',
+            'README and the model card quote the same file, rounded the same way (half up: 97.675% → 97.68%).', '',
+            '## Headline', '', *headline_rows(d), '']
+    for r in runs:
+        m = r.get('metrics') or {}
+        ep = r.get('eval_params') or {}
+        secs = [s for s in (r.get('train_seconds') or []) if s]
+        out += [f"## Run `{r['name']}`" + (' (the model the demo serves)' if r.get('shipped') else ''), '', '### What was run', '',
+                '| | |', '|---|---|',
+                f"| model | `{r['model']}` {json.dumps(r.get('model_kwargs') or {})}, {r.get('n_params') or 0:,} parameters |",
+                f"| training | `{r.get('train_command')}`: {r.get('epochs')} epochs, seed{'s' * (len(r.get('seeds') or []) > 1)} "
+                f"{', '.join(map(str, r.get('seeds') or []))}" + (f", {max(secs):,.0f} s ({max(secs) / 60:.1f} min) on {r.get('train_hardware')}" if secs else '') + ' |',
+                f"| evaluation | {r['n_test']:,} of {r['n_test_total']:,} test images on {r.get('eval_hardware')}; temperature and threshold "
+                f"fitted on {ep.get('n_val', 0):,} validation images ({ep.get('threshold_method')}); {ep.get('n_boot', 0):,} bootstrap resamples"
+                + (f"; corruptions on {ep.get('robustness_n', 0):,} test images" if ep.get('robustness') else '') + ' |',
+                *([f"| decision rule | T = {rounded(r['temperature'], 3)}, FAKE when p_fake ≥ {rounded(r['threshold'], 3)} |"] if r.get('temperature') else []),
+                f"| code | training {page_text(str(r.get('code_version')))}; evaluation {page_text(str(r.get('eval_code_version')))} |",
+                f"| data | decoded-content fingerprint `{str(r.get('data_fingerprint'))[:16]}…` |",
+                f"| record | [training notebook]({Path(r['train_pages'][0]).name}), [evaluation notebook]({Path(r['eval_page']).name}) |", '']
+        if m:
+            out += ['### Test metrics', '', '| metric | value |', '|---|---|']
+            for k, label, how in KEY_METRICS:
+                v = r['test_accuracy'] if k == 'accuracy' else m.get(k)
+                if v is None: continue
+                out.append(f'| {label} | {show(v, how)} |')
+                if k == 'accuracy' and r.get('test_accuracy_ci95'):
+                    out.append('| accuracy, 95% bootstrap CI | [{}, {}] |'.format(*(pct(x) for x in r['test_accuracy_ci95'])))
+            if m.get('val_accuracy') is not None: out.append(f"| validation accuracy (for comparison) | {pct(m['val_accuracy'])} |")
+            out += ['', f"*Source: {r.get('metrics_source', 'metrics.json')}.*", '']
+        out += ['### Calibration', '', 'Reliability of the top-label confidence and of p(FAKE), before (T = 1) and after temperature scaling: '
+                'points on the diagonal are calibrated.', '', _fig(r, 'reliability', 'Reliability diagrams before and after temperature scaling'), '']
+        rob = r.get('robustness_accuracy')
+        out += ['### Robustness to corruptions', '', 'Accuracy and ROC AUC under CIFAR-10-C-style corruptions at severities 1–5 '
+                '(0 = clean), each on the same stratified test subset.', '', _fig(r, 'robustness', 'Accuracy and ROC AUC per corruption and severity'), '']
+        if rob:
+            out += ['| accuracy | clean | 1 | 2 | 3 | 4 | 5 |', '|---|---|---|---|---|---|---|']
+            out += [f"| {c.replace('_', ' ')} | " + ' | '.join(pct(v, 1) for v in vs) + ' |' for c, vs in rob.items()]
+            out += ['']
+        out += ['### Accuracy per CIFAR-10 category', '', 'REAL and FAKE test images of each category the generator imitated.', '',
+                _fig(r, 'per_category', 'Test accuracy per CIFAR-10 category, REAL and FAKE'), '']
+        if r.get('figures', {}).get('confusion') or r.get('figures', {}).get('roc'):
+            out += ['### Errors and the ROC curve', '', '::: {layout-ncol="2"}', _fig(r, 'confusion', 'Confusion matrix at the fitted threshold'),
+                    _fig(r, 'roc', 'ROC curve, FAKE = positive'), ':::', '']
+        if r.get('figures', {}).get('cam'):
+            out += ['### Where the model sees the evidence', '', 'Class activation maps of true and false positives and negatives '
+                    '(red: evidence for FAKE, blue: for REAL).', '', _fig(r, 'cam', 'CAM grid of TP, FP, TN and FN test images', wide=True), '']
+    out += ['## Reproduce', '', '```sh', 'make main        # train (params/cpu.yaml) → evaluate (params/eval.yaml) → export, in fresh run folders',
+            'python scripts/publish_results.py --train runs/<run> --eval runs/<eval> --ship   # this page, headline.json, the demo\'s model',
+            '```', '', 'See [train](../tutorials/train.qmd), [evaluate](../tutorials/evaluate.qmd) and '
+            '[publishing a result](../tutorials/evaluate.qmd#publishing-a-result).', '']
+    return '\n'.join(out)
+
+
+def write_page(res: Path, d: dict) -> Path:
+    p = res / PAGE
+    p.write_text(results_page(d), encoding='utf-8')
+    return p
 
 
 def write_headline(path: Path, entry: dict, published: list | None, shipped: bool) -> dict:
@@ -281,19 +610,65 @@ def publish(train_runs: list, eval_dir, name: str | None = None, root=ROOT, ship
                           threshold=float(ck['threshold']), overwrite=True,
                           metrics={'test_accuracy': test.get('accuracy'), 'test_roc_auc': test.get('roc_auc'), 'n_test': data.get('n_test'),
                                    'evaluation': rel(eval_dir, root)})
+    if len(matched) == 1:  # the Results page's figures, as the evaluation saved them
+        ck = metrics['checkpoints'][matched[0][2]]
+        files = {k: eval_dir / f for k, f in (ck.get('figures') or {}).items() if (eval_dir / f).exists()}
+        entry['figures'] = copy_figures(name, {k: f.read_bytes() for k, f in files.items()}, res)
     d = write_headline(res / HEADLINE, entry, metrics.get('published'), ship)
+    write_page(res, d)
     update_sidebar(root / SIDEBAR, res)
     return d['runs'][name]
 
 
+def refresh(root=ROOT) -> dict:
+    """Re-apply today's presentation to what is already published, without the run folders: re-tidy the results
+    notebooks (idempotent), fill in a run's key metrics, corruption table and figures from its executed evaluation
+    notebook where headline.json lacks them, and rewrite the Results page. Numbers are only copied, never recomputed."""
+    root = Path(root).resolve()
+    res = root / RESULTS
+    hp = res / HEADLINE
+    d = json.loads(hp.read_text()) if hp.exists() else {'runs': {}, 'published': []}
+    from execnb.nbio import write_nb
+    for p in sorted(res.glob('*.ipynb')):
+        if not _PAGE_RE.match(p.name): continue
+        nb = json.loads(p.read_text(encoding='utf-8'))
+        fm = {}
+        c0 = nb['cells'][0] if nb.get('cells') else {}
+        if c0.get('cell_type') == 'raw':
+            import yaml
+            fm = yaml.safe_load(_as_text(c0['source']).strip().strip('-')) or {}
+        write_nb(tidy_page(nb, fm.get('title') or p.stem, fm.get('description') or '', root), p)
+    for r in (d.get('runs') or {}).values():
+        ev = json.loads((root / 'nbs' / r['eval_page']).read_text(encoding='utf-8'))
+        if r.get('n_checkpoints', 1) == 1 and not r.get('metrics'):
+            r['metrics'], rob = metrics_from_notebook(ev)
+            r['robustness_accuracy'] = r.get('robustness_accuracy') or rob
+            r['metrics_source'] = (f"the summary and corruption tables stored in [the evaluation notebook]({Path(r['eval_page']).name}) "
+                                   '(metrics.json of that run was not at hand when this page was made; pandas shows 6 significant digits)')
+        have = r.get('figures') and all((root / 'nbs' / f).exists() for f in r['figures'].values())
+        if r.get('n_checkpoints', 1) == 1 and not have:
+            r['figures'] = copy_figures(r['name'], figures_from_notebook(ev), res)
+    hp.write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n')
+    write_page(res, d)
+    update_sidebar(root / SIDEBAR, res)
+    return d
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='publish_results.py', description=__doc__.split('\n\n')[0])
-    ap.add_argument('--train', action='append', required=True, help='training run folder (repeat for several seeds evaluated together)')
-    ap.add_argument('--eval', required=True, help='evaluation run folder (runs/eval-...) that evaluated those checkpoints')
+    ap.add_argument('--train', action='append', help='training run folder (repeat for several seeds evaluated together)')
+    ap.add_argument('--eval', help='evaluation run folder (runs/eval-...) that evaluated those checkpoints')
+    ap.add_argument('--refresh', action='store_true', help='no run folders: re-tidy the published notebooks and rewrite the Results page')
     ap.add_argument('--name', help='results name (default: the training run_name, e.g. cpu)')
     ap.add_argument('--ship', action='store_true', help='also export the model to cifake_nb/assets/default/ (the demo\'s model)')
     ap.add_argument('--allow-subset', action='store_true', help='publish an evaluation on part of the test split (limit_test)')
     a = ap.parse_args(argv)
+    if a.refresh:
+        try: d = refresh(ROOT)
+        except (PublishError, ValueError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
+        print(f"refreshed {len(d.get('runs') or {})} published run(s): nbs/{RESULTS.name}/*.ipynb, nbs/{RESULTS.name}/{PAGE}, nbs/{RESULTS.name}/{FIGURES}/")
+        return d
+    if not a.train or not a.eval: ap.error('--train and --eval are required (or --refresh)')
     try: e = publish(a.train, a.eval, a.name, ROOT, a.ship, a.allow_subset)
     except (PublishError, ValueError, RuntimeError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')  # incl. export errors
     print(f"published {e['name']}: test accuracy {100 * e['test_accuracy']:.2f}% on {e['n_test']} images → "

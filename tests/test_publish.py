@@ -62,7 +62,7 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     root, tr, ev = project
     e = pr.publish([tr], ev, root=root)
     res = root / 'nbs' / 'results'
-    assert sorted(p.name for p in res.iterdir()) == ['evaluate_cpu.ipynb', 'headline.json', 'train_cpu.ipynb']
+    assert sorted(p.name for p in res.iterdir()) == ['evaluate_cpu.ipynb', 'figures', 'headline.json', 'index.qmd', 'train_cpu.ipynb']
     nb = json.loads((res / 'train_cpu.ipynb').read_text())
     assert nb['cells'][0]['cell_type'] == 'raw'
     fm = yaml.safe_load(nb['cells'][0]['source'].strip('-\n'))
@@ -72,7 +72,8 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     assert not any(pr.WIDGET in o.get('data', {}) for o in outs), 'widget outputs dropped'
     stderr = next(''.join(o['text']) for o in outs if o.get('name') == 'stderr')
     assert stderr == 'epoch 1: 100%\ndone\n', 'progress collapsed to what a terminal shows'
-    assert nb['cells'][2]['metadata'] == {'tags': ['parameters']}, 'papermill cell tags kept, timings dropped (as nbdev_clean does)'
+    assert nb['cells'][2]['id'] == 'run-parameters', 'the parameters come first, as a table'
+    assert nb['cells'][3]['metadata'] == {'tags': ['parameters']}, 'papermill cell tags kept, timings dropped (as nbdev_clean does)'
     assert 'papermill' not in nb['metadata'], 'papermill notebook metadata dropped (as nbdev_clean does)'
     assert pr.clean_like_nbdev(copy.deepcopy(nb), root) == nb, 'already clean: make sync-check stays clean'
     assert (res / 'train_cpu.ipynb').read_text().endswith('}\n')  # nbdev's own notebook format
@@ -145,3 +146,80 @@ def test_several_seeds_get_one_page_each(project):
     items = pr.results_entries(root / 'nbs' / 'results')
     assert [i['href'] for i in items[1:]] == ['results/train_cpu_seed0.ipynb', 'results/train_cpu_seed1.ipynb', 'results/evaluate_cpu.ipynb']
     with pytest.raises(pr.PublishError, match='exactly one'): pr.publish([tr, tr2], ev, root=root, ship=True)
+
+
+# ---------------------------------------------------------------- what a results page shows
+
+def test_rounding_rule_is_half_up_on_the_stored_value():
+    assert pr.pct(0.97675) == '97.68%' and f'{0.97675:.2%}' == '97.67%', 'binary rounding would say 97.67'
+    assert pr.pct(0.97455) == '97.46%' and pr.pct(0.9789) == '97.89%' and pr.pct(0.949, 1) == '94.9%'
+    assert pr.rounded(0.97675, 4) == '0.9768' and pr.rounded(0.9967683900000001, 4) == '0.9968' and pr.rounded(0.005802, 3) == '0.006'
+
+
+def noisy_run_nb():
+    "An executed notebook whose outputs carry what a web page should not: W&B chatter, ANSI codes, machine paths, +dirty, a repeated figure."
+    nb = executed_nb('Training run')
+    nb['cells'].insert(2, cell('# Parameters\nepochs = 16\nrun_dir = "/work/main/runs/cpu-1"\n', tags=['injected-parameters']))
+    nb['cells'][1]['source'] = 'epochs = 2  # passes over the training images  [smoke size]\nrun_dir = ""  # explicit run folder'
+    log = ('cifake_nb 0.1.0 (git 9dd5e8c+dirty) | CPU\nrun folder: /work/main/runs/cpu-1\n\x1b[34m\x1b[1mwandb\x1b[0m: Tracking run\n'
+           'wandb: Run data is saved locally in /work/main/runs/cpu-1/wandb/offline-run\nepoch 1/16 acc 90.00%\n')
+    nb['cells'].append(cell('train()', [{'output_type': 'stream', 'name': 'stdout', 'text': log},
+                                        {'output_type': 'stream', 'name': 'stdout', 'text': 'wandb: Find logs at: ./runs/cpu-1/wandb\n'},
+                                        {'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': PNG, 'text/plain': ['<Figure>']}}]))
+    return nb
+
+
+def test_tidy_page_keeps_logs_and_machine_details_off_the_page(tmp_path):
+    shutil.copy(ROOT / 'settings.ini', tmp_path / 'settings.ini')
+    nb = pr.tidy_page(noisy_run_nb(), 'Training run: cpu', 'the run', tmp_path)
+    text = json.dumps(nb)
+    stream = ''.join(''.join(o['text']) for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'stream')
+    assert 'wandb' not in stream and '\x1b' not in stream and '/work/' not in stream and '+dirty' not in text
+    assert 'git 9dd5e8c, uncommitted changes' in stream and 'run folder: runs/cpu-1' in stream and 'epoch 1/16 acc 90.00%' in stream
+    assert sum('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', [])) == 1, 'the repeated figure is dropped'
+    fm = yaml.safe_load(nb['cells'][0]['source'].strip('-\n'))
+    assert fm['code-fold'] is True and fm['title'] == 'Training run: cpu'
+    table = nb['cells'][2]
+    assert table['id'] == 'run-parameters' and ''.join(nb['cells'][1]['source']).startswith('# Training run')
+    table = {**table, 'source': ''.join(table['source'])}
+    assert '| `epochs` | `16` (set by the run) | passes over the training images |' in table['source']
+    assert '| `run_dir` | `runs/cpu-1` (set by the run) | explicit run folder |' in table['source']
+    params = [c for c in nb['cells'] if set(c['metadata'].get('tags', [])) & {'parameters', 'injected-parameters'}]
+    assert len(params) == 2 and all(''.join(c['source']).startswith('#| include: false') for c in params), 'the raw parameters cells leave the page'
+    again = pr.tidy_page(copy.deepcopy(nb), 'Training run: cpu', 'the run', tmp_path)
+    assert again == nb, 'tidying a published page again changes nothing (publish_results.py --refresh)'
+
+
+def test_publish_writes_the_results_page_and_its_figures(project):
+    root, tr, ev = project
+    m = json.loads((ev / 'metrics.json').read_text())
+    ck = m['checkpoints']['cpu-20261127-051500']
+    ck.update(figures={'reliability': 'x_reliability.png', 'robustness': 'x_robustness.png'}, test_uncalibrated={'ece': 0.0475},
+              robustness=[dict(corruption='jpeg_compression', severity=s, accuracy=a) for s, a in enumerate([0.979, 0.975, 0.968])])
+    ck['test'].update(ece=0.005802, tpr_at_fpr_1pct=0.949, accuracy_argmax=0.97625)
+    (ev / 'metrics.json').write_text(json.dumps(m))
+    (ev / 'x_reliability.png').write_bytes(b'png1'); (ev / 'x_robustness.png').write_bytes(b'png2')
+    e = pr.publish([tr], ev, root=root)
+    res = root / 'nbs' / 'results'
+    assert e['figures'] == {'reliability': 'results/figures/cpu_reliability.png', 'robustness': 'results/figures/cpu_robustness.png'}
+    assert (res / 'figures' / 'cpu_reliability.png').read_bytes() == b'png1'
+    assert e['metrics']['ece'] == 0.005802 and e['metrics']['ece_before_T'] == 0.0475 and e['robustness_accuracy'] == {'jpeg_compression': [0.979, 0.975, 0.968]}
+    page = (res / 'index.qmd').read_text()
+    assert '| **96.12%** [95.85, 96.38] | 0.9931 | 0.006 |' in page, 'headline row: accuracy [CI], AUC, ECE under the one rounding rule'
+    assert '| accuracy at argmax (threshold 0.5, T = 1) | 97.63% |' in page and '| TPR at 1% FPR | 94.9% |' in page
+    assert '![Reliability diagrams before and after temperature scaling](figures/cpu_reliability.png)' in page
+    assert '| jpeg compression | 97.9% | 97.5% | 96.8% |' in page and '92.98%' in page
+
+
+def test_metrics_and_figures_read_back_from_the_published_evaluation():
+    "The published CPU run: its stored summary table and figures, which --refresh uses when the run folder is gone."
+    nb = json.loads((ROOT / 'nbs' / 'results' / 'evaluate_cpu.ipynb').read_text())
+    m, rob = pr.metrics_from_notebook(nb)
+    assert m['accuracy'] == 0.97675 and m['ece'] == 0.005802 and m['ece_before_T'] == 0.047504 and m['tpr_at_fpr_1pct'] == 0.949
+    assert rob['pixelate'][3] == 0.942 and len(rob) == 9 and all(len(v) == 6 for v in rob.values())
+    figs = pr.figures_from_notebook(nb)
+    assert list(figs) == ['confusion', 'roc', 'reliability', 'per_category', 'cam', 'robustness']
+    assert all(b.startswith(b'\x89PNG') for b in figs.values())
+    h = json.loads((ROOT / 'nbs' / 'results' / 'headline.json').read_text())
+    for k, rel in h['runs']['cpu']['figures'].items():
+        assert (ROOT / 'nbs' / rel).read_bytes() == figs[k], f'{rel} is the evaluation notebook\'s {k} figure'
