@@ -259,3 +259,87 @@ def test_model_card_page_renders():
     md = _markdown_outputs(nb)
     card = ROOT / CFG['lib_path'] / 'assets' / 'default' / 'MODEL_CARD.md'
     assert md and (('No model is shipped yet' in md) != card.exists())
+
+
+# ---------------------------------------------------------------- one source for every number
+
+HEADLINE = NBS / 'results' / 'headline.json'
+_PCT = re.compile(r'(?<![\d.≥≤<>~])(?<![≥≤<>~] )(\d{1,3}\.\d{1,2})%')           # 97.68%  (targets like "≥ 96.0%" are not claims)
+_CI = re.compile(r'\[(\d{1,3}\.\d{1,2})%?, (\d{1,3}\.\d{1,2})%?\]')  # [97.46, 97.89]
+_FRAC = re.compile(r'(?<![\d.])(0\.\d{3,4})(?!\d)')                 # 0.9968, 0.006
+_RANGE = re.compile(r'(\d{1,3}\.\d{1,2})[–-](\d{1,3}\.\d{1,2})%')      # 95.6–97.5% (whole-number percentages are not checked)
+
+
+def _numbers(d: dict) -> list[float]:
+    "Every number of the published runs and references in headline.json (nested lists and dicts included)."
+    out = []
+    def walk(x):
+        if isinstance(x, bool): return
+        if isinstance(x, (int, float)): out.append(float(x))
+        elif isinstance(x, dict): [walk(v) for k, v in x.items() if k not in ('eval_params', 'n_params', 'seeds', 'train_seconds')]
+        elif isinstance(x, list): [walk(v) for v in x]
+    walk(d.get('runs')); walk([p.get('test_accuracy') for p in d.get('published') or []])
+    return out
+
+
+def _allowed(d: dict) -> set[str]:
+    "Each headline.json number as the site shows it under the one rounding rule (publish_results.pct / rounded)."
+    vals = _numbers(d)
+    return ({publish_results.pct(v, n)[:-1] for v in vals if 0 <= v <= 1 for n in (1, 2)}
+            | {publish_results.rounded(v, n) for v in vals for n in (3, 4)})
+
+
+def _claims(text: str) -> list[str]:
+    "The accuracy / AUC / ECE / CI numbers quoted in `text`: percentages, CI bounds, ranges, 3-4 decimal fractions."
+    text = re.sub(r'\(\s*97\.675% → 97\.68%\s*\)|97\.675% → 97\.68%', '', text)  # the rounding rule's own example
+    out = _PCT.findall(text) + [x for m in _CI.findall(text) for x in m] + [x for m in _RANGE.findall(text) for x in m]
+    return out + _FRAC.findall(text)
+
+
+def _readme_results() -> str:
+    "README's Results section and the rows that state a test accuracy (the params and benchmark tables)."
+    t = (ROOT / 'README.md').read_text(encoding='utf-8')
+    sec = t.split('## Results', 1)[1].split('\n## ', 1)[0]
+    rows = [l for l in t.splitlines() if l.startswith('|') and 'test accuracy' in l and l not in sec]
+    return sec + '\n' + '\n'.join(rows)
+
+
+def _shown_docs() -> dict[str, str]:
+    "Where the site, the README and the model card quote results: the text a reader sees (of the card, its test_ rows: not the training metrics)."
+    home = _markdown_outputs(_process(NBS / 'index.ipynb'))
+    card = _markdown_outputs(_process(NBS / 'model_cards' / 'default.ipynb'))
+    return {'README.md': _readme_results(), 'nbs/index.ipynb (rendered)': home,
+            'nbs/model_cards/default.ipynb (rendered)': '\n'.join(l for l in card.splitlines() if 'test_' in l), 'nbs/results/index.qmd': (NBS / 'results' / 'index.qmd').read_text(encoding='utf-8')}
+
+
+def disagreements(docs: dict[str, str], d: dict) -> list[str]:
+    ok = _allowed(d)
+    return [f'{where}: {x} is no number of nbs/results/headline.json under the rounding rule (half up on the stored value)'
+            for where, text in docs.items() for x in _claims(text) if x not in ok]
+
+
+@pytest.mark.skipif(not HEADLINE.exists(), reason='no published run yet')
+def test_every_quoted_result_equals_the_results_json():
+    "Every accuracy / AUC / ECE / CI number on the home page, the Results page, the README and the model card is headline.json's."
+    d = json.loads(HEADLINE.read_text())
+    docs = _shown_docs()
+    bad = disagreements(docs, d)
+    assert not bad, '\n'.join(bad)
+    shipped = next(r for r in d['runs'].values() if r.get('shipped'))
+    acc, (lo, hi), auc = shipped['test_accuracy'], shipped['test_accuracy_ci95'], shipped['test_roc_auc']
+    headline = f"{publish_results.pct(acc)} [{publish_results.pct(lo)[:-1]}, {publish_results.pct(hi)[:-1]}]"
+    for where in ('README.md', 'nbs/index.ipynb (rendered)', 'nbs/results/index.qmd'):
+        text = docs[where].replace('**', '')
+        assert headline in text, f'{where} does not quote the headline {headline}'
+        assert publish_results.rounded(auc, 4) in text, f'{where} does not quote the ROC AUC {publish_results.rounded(auc, 4)}'
+    info = json.loads((ROOT / CFG['lib_path'] / 'assets' / 'default' / 'model.json').read_text())
+    assert info['metrics']['test_accuracy'] == acc and info['metrics']['test_roc_auc'] == auc, 'the shipped model.json records another evaluation'
+    assert f"| test_accuracy | {publish_results.rounded(acc, 4)} |" in docs['nbs/model_cards/default.ipynb (rendered)']
+
+
+def test_the_consistency_check_catches_a_disagreement():
+    d = {'runs': {'cpu': {'test_accuracy': 0.97675, 'test_accuracy_ci95': [0.97455, 0.9789], 'test_roc_auc': 0.99676839,
+                          'metrics': {'ece': 0.005802}}}, 'published': [{'test_accuracy': 0.9298}]}
+    good = {'x': '**97.68%** [97.46, 97.89] 95% CI, AUC 0.9968, ECE 0.006; Bird & Lotfi 92.98%; targets ≥ 96.0%'}
+    assert disagreements(good, d) == []
+    assert [b.split(':')[1].strip().split()[0] for b in disagreements({'x': '97.67% [97.45, 97.89], AUC 0.9967'}, d)] == ['97.67%'[:-1], '97.45', '0.9967']
