@@ -343,3 +343,82 @@ def test_the_consistency_check_catches_a_disagreement():
     good = {'x': '**97.68%** [97.46, 97.89] 95% CI, AUC 0.9968, ECE 0.006; Bird & Lotfi 92.98%; targets ≥ 96.0%'}
     assert disagreements(good, d) == []
     assert [b.split(':')[1].strip().split()[0] for b in disagreements({'x': '97.67% [97.45, 97.89], AUC 0.9967'}, d)] == ['97.67%'[:-1], '97.45', '0.9967']
+
+
+# ---------------------------------------------------------------- scripts/check_docs.py on small made-up sites
+
+SITE_URL = 'https://cifake-nb.github.io/cifake_nb'
+
+
+def _nbj(*cells) -> str:
+    return json.dumps({'cells': list(cells), 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5})
+def _mdc(s): return {'cell_type': 'markdown', 'metadata': {}, 'source': s}
+def _out_cell(src, *outputs): return {'cell_type': 'code', 'metadata': {}, 'source': src, 'execution_count': 1, 'outputs': list(outputs)}
+def _md_out(md): return {'output_type': 'display_data', 'metadata': {}, 'data': {'text/markdown': md, 'text/plain': '<Markdown>'}}
+
+
+def _site(tmp_path, files: dict, render=None) -> Path:
+    site = tmp_path / 'site'
+    cfg = {'project': {'type': 'website', **({'render': render} if render else {})}, 'website': {'navbar': {'left': [{'href': 'index.qmd'}]}}}
+    for rel, text in {'_quarto.yml': yaml.safe_dump(cfg), 'index.qmd': '---\ntitle: Home\n---\n\nHello.\n', **files}.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True); (site / rel).write_text(text)
+    return site
+
+
+def test_check_docs_catches_an_output_clash(tmp_path):
+    "nbdev names nbs/02_train.ipynb's page train.html, like nbs/train.ipynb's: Quarto stops on that."
+    files = {'02_train.ipynb': _nbj(_mdc('# Training')), 'train.ipynb': _nbj(_mdc('# Training run'))}
+    bad = check_docs.check_site(_site(tmp_path / 'a', files), site_url=SITE_URL)
+    assert [b for b in bad if b.startswith('output-path clash: 02_train.ipynb and train.ipynb both render to train.html')], bad
+    fixed = check_docs.check_site(_site(tmp_path / 'b', files, render=['*.qmd', '*.ipynb', '!train.ipynb']), site_url=SITE_URL)
+    assert not [b for b in fixed if 'clash' in b], fixed
+    qmd = {'a.qmd': '---\ntitle: A\noutput-file: b.html\n---\n', 'b.qmd': '---\ntitle: B\n---\n'}
+    assert any('a.qmd and b.qmd both render to b.html' in b for b in check_docs.check_site(_site(tmp_path / 'c', qmd), site_url=SITE_URL))
+
+
+def test_check_docs_catches_a_dead_method_anchor(tmp_path):
+    "A backticked `Predictor.predict`, which nbdev's own linker turns into a link, needs a show_doc entry on the target page."
+    from nbdev.processors import add_links
+    from execnb.nbio import mk_cell
+    c = mk_cell('`Predictor.predict` reads one image.', 'markdown'); add_links(c)  # what nbdev_proc_nbs does to markdown cells
+    assert f'{SITE_URL}/inference.html#predictor.predict' in c.source, c.source
+    doc = lambda *names: _out_cell('show_doc(...)', *[_md_out(f'---\n\n### {n}\n\n> {n}(...)\n') for n in names])
+    files = {'07_inference.ipynb': _nbj(_mdc('# Inference'), doc('Predictor')), 'guide.qmd': f'---\ntitle: Guide\n---\n\n{c.source}\n'}
+    bad = check_docs.check_site(_site(tmp_path / 'a', files), site_url=SITE_URL)
+    assert [b for b in bad if 'guide.qmd' in b and '07_inference.ipynb has no anchor #predictor.predict' in b
+            and 'add a `show_doc(Predictor.predict)` cell' in b], bad
+    files['07_inference.ipynb'] = _nbj(_mdc('# Inference'), doc('Predictor', 'Predictor.predict'))
+    assert check_docs.check_site(_site(tmp_path / 'b', files), site_url=SITE_URL) == []
+
+
+def test_check_docs_catches_a_localhost_iframe_and_other_stored_noise(tmp_path):
+    iframe = {'output_type': 'display_data', 'metadata': {}, 'data': {'text/html': '<div><iframe src="http://127.0.0.1:7860/" width="100%" height="500"></iframe></div>'}}
+    noise = {'output_type': 'stream', 'name': 'stdout', 'text': 'run folder: /work/main/runs/x\nwandb: Tracking run\ncifake_nb 0.1.0 (git 9dd5e8c+dirty)\n'}
+    files = {'08_app.ipynb': _nbj(_mdc('# App'), _out_cell('demo.launch()', iframe), _out_cell('train()', noise))}
+    bad = check_docs.check_site(_site(tmp_path, files), site_url=SITE_URL)
+    assert any('08_app.ipynb: cell 1 stores an iframe to http://127.0.0.1:7860/' in b for b in bad), bad
+    assert any('machine path /work/main/runs/x' in b for b in bad) and any('W&B chatter' in b for b in bad) and any('+dirty' in b for b in bad)
+    prose = _out_cell('show_doc(code_version)', _md_out('*`cifake_nb <version>` plus the git commit (and `+dirty`)*, see https://x.org/home/a'))
+    assert check_docs.check_site(_site(tmp_path / 'ok', {'x.ipynb': _nbj(_mdc('# X'), prose)}), site_url=SITE_URL) == [], 'prose about +dirty and URLs are fine'
+
+
+def test_check_docs_catches_broken_links_images_sidebar_and_yaml(tmp_path):
+    files = {'a.qmd': '---\ntitle: A\n---\n\n[run notebook](train.ipynb) · [gone](nope.qmd) · ![fig](figures/x.png) · [sec](b.qmd#nowhere) · [ok](b.qmd#there)\n',
+             'b.qmd': '---\ntitle: B\n---\n\n## There\n', 'train.ipynb': _nbj(_mdc('# Run')), 'c.qmd': '---\ntitle: [unclosed\n---\n',
+             'sidebar.yml': yaml.safe_dump({'website': {'sidebar': {'contents': ['a.qmd', 'missing.qmd', 'train.ipynb']}}})}
+    site = _site(tmp_path, files, render=['*.qmd', '*.ipynb', '!train.ipynb'])
+    cfg = yaml.safe_load((site / '_quarto.yml').read_text()); cfg['metadata-files'] = ['sidebar.yml']; (site / '_quarto.yml').write_text(yaml.safe_dump(cfg))
+    bad = check_docs.check_site(site, site_url=SITE_URL)
+    want = ['a.qmd (): link train.ipynb: left out of the render', 'a.qmd (): link nope.qmd: no such page', 'a.qmd (): image figures/x.png: no such file',
+            'a.qmd (): link b.qmd#nowhere: b.qmd has no anchor #nowhere', 'c.qmd front matter: YAML error', 'sidebar entry missing.qmd: no such page',
+            'sidebar entry train.ipynb: not rendered']
+    for w in want: assert any(b.startswith(w) for b in bad), (w, bad)
+    assert not any('#there' in b for b in bad)
+
+
+def test_check_docs_passes_on_the_real_site():
+    "The whole build check, as the docs workflow runs it (nbdev_proc_nbs, then every check): exit status 0."
+    import subprocess
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'check_docs.py')], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert 'docs pages OK' in r.stdout
