@@ -365,6 +365,28 @@ def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = 
     return list(dict.fromkeys(bad))
 
 
+TABLE_START, TABLE_END = '<!-- TrainConfig table: python scripts/check_docs.py --trainconfig-table -->', '<!-- end of TrainConfig table -->'
+
+
+def trainconfig_table(root: Path = ROOT) -> str:
+    """Every `TrainConfig` field with its default and its meaning and unit, the comments of the papermill training
+    notebook's parameters cell (nbs/train.ipynb mirrors the dataclass, one commented line per field), as markdown."""
+    import dataclasses
+    from cifake_nb.train import TrainConfig
+    nb = json.loads((root / 'nbs' / 'train.ipynb').read_text(encoding='utf-8'))
+    cell = next(c for c in nb['cells'] if 'parameters' in (c.get('metadata') or {}).get('tags', []))
+    notes, section = {}, None
+    for line in _text(cell['source']).splitlines():
+        if m := re.match(r'^#\s*([a-z][a-z ]{0,20})$', line.strip()): section = m.group(1); continue
+        if m := re.match(r'^(\w+) = .+?(?:\s+#\s*(.*))?$', line): notes[m.group(1)] = (section, re.sub(r'\s*\[smoke size\]\s*$', '', m.group(2) or ''))
+    d, rows, sec = TrainConfig(), ['| field | default | meaning (unit) |', '|---|---|---|'], None
+    for f in dataclasses.fields(TrainConfig):
+        s, note = notes.get(f.name, (None, ''))
+        if s and s != sec: rows.append(f'| **{s}** | | |'); sec = s
+        rows.append(f"| `{f.name}` | `{repr(getattr(d, f.name))}` | {note.replace('|', chr(92) + '|')} |")
+    return '\n'.join(rows)
+
+
 def check(root: Path) -> list[str]:
     "Problems found in `root`/_proc after processing (empty: all good)."
     import yaml
@@ -380,6 +402,13 @@ def check(root: Path) -> list[str]:
         if p.is_file() and p.suffix in PAGE_EXT and not _hidden(r) and not (nbs / r).exists():
             print(f'note: removing _proc/{r}: its source nbs/{r} no longer exists'); p.unlink()
     bad += check_site(cache, label='')
+    tut = nbs / 'tutorials' / 'train.qmd'
+    if tut.exists():
+        t = tut.read_text(encoding='utf-8')
+        got = t.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip() if TABLE_START in t and TABLE_END in t else None
+        if got != trainconfig_table(root).strip():
+            bad.append('tutorials/train.qmd: its TrainConfig table is missing or out of date (fields, defaults, meanings): '
+                       'paste the output of `python scripts/check_docs.py --trainconfig-table` between its markers')
     cfg = yaml.safe_load((root / '_quarto.yml').read_text()) or {}
     rendered = set(rendered_pages(cache, (cfg.get('project') or {}).get('render')))
     pages, globs = sidebar_pages(yaml.safe_load((nbs / 'sidebar.yml').read_text()) or {})
@@ -410,7 +439,9 @@ def check(root: Path) -> list[str]:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--no-proc', action='store_true', help='check an existing _proc/ without processing again')
+    ap.add_argument('--trainconfig-table', action='store_true', help='print the TrainConfig table of tutorials/train.qmd and exit')
     a = ap.parse_args(argv)
+    if a.trainconfig_table: print(trainconfig_table(ROOT)); return
     readme = ROOT / 'README.md'
     before = hashlib.sha256(readme.read_bytes()).hexdigest() if readme.exists() else None
     if not a.no_proc: print(f'nbdev_proc_nbs: {proc(ROOT):.1f} s')

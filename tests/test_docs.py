@@ -198,6 +198,7 @@ def _anchors(p: Path) -> set:
     text = _FENCE.sub('', _markdown_of(p))
     out = set()
     for h in re.findall(r'^#{1,6}\s+(.+?)\s*$', text, re.MULTILINE):
+        if m := re.search(r'\{[^}]*#([\w.:-]+)[^}]*\}', h): out.add(m.group(1)); continue  # an explicit {#id}
         h = re.sub(r'`|\*|_', '', h.split('{')[0]).strip().lower()
         out.add(re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', h)))
     return out
@@ -422,3 +423,14 @@ def test_check_docs_passes_on_the_real_site():
     r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'check_docs.py')], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert 'docs pages OK' in r.stdout
+
+
+def test_api_overview_lists_every_module():
+    "nbs/api.qmd (navbar: API) has one line per numbered notebook, naming its module and linking its page."
+    page = (NBS / 'api.qmd').read_text(encoding='utf-8')
+    for nb in sorted(NBS.glob('[0-9]*.ipynb')):
+        mod = next(re.search(r'#\|\s*default_exp\s+(\S+)', src(c)).group(1) for c in load_nb(nb)['cells']
+                   if c['cell_type'] == 'code' and re.search(r'#\|\s*default_exp', src(c)))
+        assert f'`{CFG["lib_name"]}.{mod}` | [' in page and f']({nb.name})' in page, f'nbs/api.qmd has no line for {nb.name} ({mod})'
+    cfg = yaml.safe_load((ROOT / '_quarto.yml').read_text())
+    assert 'api.qmd' in [i.get('href') for i in cfg['website']['navbar']['left']]
