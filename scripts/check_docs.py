@@ -240,6 +240,9 @@ def output_texts(o: dict) -> list[str]:
 def output_problems(nb: dict, rel: str) -> list[str]:
     "Stored outputs that should not be on the site: localhost iframes, machine paths, W&B chatter, +dirty versions."
     bad = []
+    state = ((nb.get('metadata') or {}).get('widgets') or {}).get('application/vnd.jupyter.widget-state+json') or {}
+    if state.get('state'):  # saved widgets (execnb adds an empty state to every notebook nbdev executes: not flagged)
+        bad.append(f'{rel}: the notebook metadata holds Jupyter widget state: Quarto then loads require.js and jQuery from a CDN; drop metadata.widgets')
     for i, c in enumerate(nb.get('cells', [])):
         for o in c.get('outputs', []):
             for t in output_texts(o):

@@ -230,6 +230,7 @@ def clean_like_nbdev(nb: dict, root: Path) -> dict:
 def tidy_page(nb: dict, title: str, description: str, root: Path) -> dict:
     "Everything that makes an executed notebook a results page (idempotent: re-tidying a published page changes nothing)."
     tidy_outputs(nb)
+    nb.get('metadata', {}).pop('widgets', None)  # saved widget state makes Quarto load require.js and jQuery from a CDN, for no widget
     hide_parameter_cells(nb)
     cells = nb['cells']
     if cells and cells[0].get('cell_type') == 'raw' and str(''.join(cells[0].get('source', ''))).startswith('---'): cells.pop(0)
