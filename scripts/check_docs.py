@@ -361,6 +361,15 @@ def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = 
                         if text.startswith('`') and name.lower() == frag else '')
                 bad.append(f'{label}{p} ({where}): link {t}: {label}{target_page} has no anchor #{frag}{hint}')
 
+    # signatures (nbdev's show_doc blocks): Markdown shows literally in a code block
+    for p in pages:
+        for where, md in (page_markdown(site / p) if p.endswith('.ipynb') else []):
+            if 'output' not in where: continue
+            for blk in re.findall(r'```python\n(.*?)```', md, re.DOTALL):
+                name = (re.search(r'def (\w+)\(', blk) or re.search(r'(\w+)', blk)).group(1)
+                if re.search(r'\]\(https?://', blk): bad.append(f'{label}{p} ({where}): the signature of {name} shows a raw Markdown link (settings.ini procs = cifake_nb.docs:clean_signatures removes them)')
+                if ':NoneType=None' in blk: bad.append(f'{label}{p} ({where}): the signature of {name} types an argument NoneType (annotate it, or keep cifake_nb.docs:clean_signatures in settings.ini procs)')
+
     # stored outputs
     for p in pages:
         if p.endswith('.ipynb'):

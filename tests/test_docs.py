@@ -434,3 +434,10 @@ def test_api_overview_lists_every_module():
         assert f'`{CFG["lib_name"]}.{mod}` | [' in page and f']({nb.name})' in page, f'nbs/api.qmd has no line for {nb.name} ({mod})'
     cfg = yaml.safe_load((ROOT / '_quarto.yml').read_text())
     assert 'api.qmd' in [i.get('href') for i in cfg['website']['navbar']['left']]
+
+
+def test_check_docs_catches_links_and_nonetype_in_signatures(tmp_path):
+    sig = _md_out('---\n\n### f\n\n```python\ndef f(\n    x, # a [`Predictor`](https://cifake-nb.github.io/cifake_nb/inference.html#predictor)\n    ax:NoneType=None\n):\n```\n')
+    files = {'x.ipynb': _nbj(_mdc('# X'), _out_cell('show_doc(f)', sig)), '07_inference.ipynb': _nbj(_mdc('# Inference'), _out_cell('show_doc(Predictor)', _md_out('### Predictor\n')))}
+    bad = check_docs.check_site(_site(tmp_path, files), site_url=SITE_URL)
+    assert any('the signature of f shows a raw Markdown link' in b for b in bad) and any('the signature of f types an argument NoneType' in b for b in bad), bad
