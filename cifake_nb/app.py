@@ -4,32 +4,38 @@
 
 # %% ../nbs/08_app.ipynb #3f09189a
 from __future__ import annotations
-import argparse, hashlib, io, os, sqlite3, threading, time, warnings
+import argparse, asyncio, hashlib, io, json, os, sqlite3, stat, threading, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import gradio as gr
 from PIL import Image
-from .images import MAX_PIXELS, decode_image
+from .images import MAX_PIXELS, FileReadError, decode_image, read_file_bounded
 
 # %% auto #0
-__all__ = ['FAKE_RGB', 'REAL_RGB', 'LOG_COLUMNS', 'UploadError', 'upload_size', 'check_size', 'check_pixels', 'cam_overlay',
-           'default_log_path', 'PredictionLog', 'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown',
-           'about_markdown', 'build_demo', 'create_app', 'parse_args', 'main']
+__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'UploadError', 'upload_root', 'inside',
+           'check_size', 'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path',
+           'PredictionLog', 'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown',
+           'build_demo', 'file_paths', 'is_upload', 'sweep_uploads', 'folder_bytes', 'RequestGuard', 'create_app',
+           'parse_args', 'main']
 
 # %% ../nbs/08_app.ipynb #06e19e9d
 class UploadError(ValueError):
-    "Raised for an upload the demo refuses: missing, empty, too many bytes or too many pixels."
+    "Raised for an upload the demo refuses: missing, empty, too many bytes or too many pixels, or a path it will not read."
 
 _FORMATS = 'a JPEG, PNG, WebP, GIF or BMP image'
+REFUSAL = ('request refused: this demo reads only image files uploaded to it (POST /gradio_api/upload) within its size '
+           'limit; upload the image, then pass the path that the upload returned')
 
-def upload_size(upload: str | Path | bytes | None) -> int:
-    "Size in bytes of an upload given as bytes or a file path; `UploadError` when nothing was uploaded."
-    if upload is None or (isinstance(upload, (str, Path)) and not str(upload)):
-        raise UploadError(f'no file received: upload {_FORMATS}')
-    if isinstance(upload, (bytes, bytearray)): return len(upload)
-    if not Path(upload).is_file(): raise UploadError(f'the uploaded file {Path(upload).name!r} is missing on the server: upload it again')
-    return Path(upload).stat().st_size
+def upload_root() -> Path:
+    "This server's upload folder (Gradio's `$GRADIO_TEMP_DIR`, else `<tmp>/gradio`), resolved: the only place uploads are read from."
+    from gradio.utils import get_upload_folder
+    return Path(get_upload_folder()).resolve()
+
+def inside(path, root: Path) -> bool:
+    "True when `path`, with every symlink resolved, lies inside the folder `root`."
+    try: return Path(os.path.realpath(os.fspath(path))).is_relative_to(root)
+    except (TypeError, ValueError, OSError): return False
 
 def check_size(n_bytes: int, max_bytes: int) -> None:
     "Refuse an empty file or one above `max_bytes`."
@@ -37,6 +43,23 @@ def check_size(n_bytes: int, max_bytes: int) -> None:
     if n_bytes > max_bytes:
         raise UploadError(f'the file is {n_bytes / 2**20:.1f} MB, above this demo\'s limit of {max_bytes / 2**20:g} MB: '
                           'upload a smaller image (the model sees 32×32 pixels, so a small image loses nothing)')
+
+def read_upload(upload: str | Path | bytes | None,  # the upload: its bytes, or a path on this server
+                max_bytes: int,                      # largest accepted size, bytes
+                root: Path | None = None,            # only paths inside this folder are read; None = any regular file
+               ) -> bytes:
+    "The bytes of an upload, within the limits; `UploadError` otherwise (one generic `REFUSAL` for every path it will not read)."
+    if upload is None or (isinstance(upload, (str, Path)) and not str(upload)):
+        raise UploadError(f'no file received: upload {_FORMATS}')
+    if isinstance(upload, (bytes, bytearray, memoryview)): data = bytes(upload)
+    elif not isinstance(upload, (str, os.PathLike)) or (root is not None and not inside(upload, root)): raise UploadError(REFUSAL)
+    else:
+        try: data = read_file_bounded(upload, max_bytes)
+        except FileReadError as e:
+            if e.too_large: check_size(os.stat(upload).st_size, max_bytes)
+            raise UploadError(REFUSAL if root is not None else str(e)) from None
+    check_size(len(data), max_bytes)
+    return data
 
 def check_pixels(data: bytes, max_pixels: int = MAX_PIXELS) -> None:
     "Refuse an image whose header declares more than `max_pixels` pixels; reads the header only."
@@ -75,39 +98,99 @@ LOG_COLUMNS = {'time_utc': 'TEXT', 'source': 'TEXT', 'sha256': 'TEXT', 'n_bytes'
                'width': 'INTEGER', 'height': 'INTEGER', 'label': 'TEXT', 'p_fake': 'REAL',
                'uncertain': 'INTEGER', 'latency_ms': 'REAL', 'model_version': 'TEXT', 'error': 'TEXT'}
 
+class LogSchemaError(RuntimeError):
+    "The log file holds a `predictions` table that is not this demo's."
+
 def default_log_path() -> Path:
     "Where predictions are logged: `$CIFAKE_LOG_DB`, else `~/.cache/cifake_nb/predictions.sqlite`."
     return Path(os.environ.get('CIFAKE_LOG_DB') or '~/.cache/cifake_nb/predictions.sqlite').expanduser()
 
 class PredictionLog:
-    "Append-only SQLite log of predictions (table `predictions`), safe to share between threads."
-    def __init__(self, path: str | Path): # SQLite file, created with its folder if missing
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._con.execute('PRAGMA journal_mode=WAL')
-        cols = ', '.join(f'{k} {t}' for k, t in LOG_COLUMNS.items())
-        self._con.execute(f'CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols})')
+    "Append-only SQLite log of predictions (table `predictions`), shared between threads; a row it cannot write is counted, never silently lost."
+    def __init__(self, path: str | Path,         # SQLite file, created with its folder if missing
+                 busy_timeout_s: float = 0.25):  # longest wait for a lock held elsewhere before a row is dropped (and counted)
+        self.path, self.busy_timeout_s = Path(path).expanduser(), busy_timeout_s
+        self._lock, self._con = threading.Lock(), None
+        self.written = self.failures = self.reopened = 0
+        self.last_error: str | None = None
+        try: self._open()
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and 'malformed' not in str(e): raise
+            warnings.warn(f'prediction log {self.path} is corrupt ({e}): moved aside, starting a fresh one')
+            self._quarantine()
 
-    def write(self, **row) -> None:
-        "Append one row; keys are `LOG_COLUMNS` (missing ones are NULL, `time_utc` defaults to now)."
+    def _open(self) -> None:
+        "(Re)open the file, create the table if missing, refuse a foreign schema."
+        if self._con is not None:
+            try: self._con.close()
+            except sqlite3.Error: pass
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout_s)
+        try:
+            con.execute('PRAGMA journal_mode=WAL')
+            cols = ', '.join(f'{k} {t}' for k, t in LOG_COLUMNS.items())
+            con.execute(f'CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols})')
+            missing = set(LOG_COLUMNS) - {r[1] for r in con.execute('PRAGMA table_info(predictions)')}
+        except BaseException: con.close(); raise
+        if missing:
+            con.close()
+            raise LogSchemaError(f'{self.path} holds a table "predictions" without the columns {sorted(missing)}: it is not '
+                                 'this demo\'s log. Pass another file (--log-db), or move this one aside')
+        self._con, self._ino = con, os.stat(self.path).st_ino
+
+    def _check_file(self) -> None:
+        "Reopen when the file was deleted or replaced under us (writes would go to an unlinked inode)."
+        try: same = os.stat(self.path).st_ino == self._ino
+        except OSError: same = False
+        if not same: self._open(); self.reopened += 1
+
+    def _quarantine(self) -> None:
+        "Move a corrupt file (and its WAL) aside, then start a fresh one."
+        stamp = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')
+        for suffix in ('', '-wal', '-shm'):
+            p = Path(f'{self.path}{suffix}')
+            if p.exists(): p.rename(f'{self.path}.corrupt-{stamp}{suffix}')
+        self._open(); self.reopened += 1
+
+    def write(self, **row) -> bool:
+        "Append one row (keys from `LOG_COLUMNS`; `time_utc` defaults to now); False, counted and warned, when it could not be written."
         unknown = set(row) - set(LOG_COLUMNS)
         if unknown: raise KeyError(f'unknown log columns {sorted(unknown)}; expected some of {list(LOG_COLUMNS)}')
         row.setdefault('time_utc', datetime.now(timezone.utc).isoformat(timespec='milliseconds'))
-        keys = list(row)
-        sql = f'INSERT INTO predictions ({", ".join(keys)}) VALUES ({", ".join("?" * len(keys))})'
-        with self._lock: self._con.execute(sql, [row[k] for k in keys])
+        sql = f'INSERT INTO predictions ({", ".join(row)}) VALUES ({", ".join("?" * len(row))})'
+        with self._lock:
+            for attempt in range(2):
+                try:
+                    self._check_file()
+                    self._con.execute(sql, list(row.values()))
+                    self.written += 1; self.last_error = None
+                    return True
+                except sqlite3.DatabaseError as e:
+                    err = e
+                    corrupt = not isinstance(e, sqlite3.OperationalError) or 'malformed' in str(e) or 'not a database' in str(e)
+                    if not (corrupt and attempt == 0): break
+                    try: self._quarantine()
+                    except (OSError, sqlite3.Error, LogSchemaError) as e2: err = e2; break
+                except (OSError, LogSchemaError) as e: err = e; break
+            self.failures += 1; self.last_error = f'{type(err).__name__}: {err}'
+        warnings.warn(f'prediction log {self.path}: a row was not written ({self.last_error}); {self.failures} lost so far')
+        return False
+
+    def health(self) -> dict:
+        "`{'ok', 'rows_written', 'failures', 'reopened', 'last_error'}`: ok means the last write succeeded."
+        return dict(ok=self.last_error is None, rows_written=self.written, failures=self.failures,
+                    reopened=self.reopened, last_error=self.last_error)
 
     def rows(self, last: int | None = None) -> list[dict]:
         "The logged rows as dicts, oldest first (only the `last` ones if given)."
         with self._lock:
+            self._check_file()
             cur = self._con.execute('SELECT * FROM predictions ORDER BY id DESC' + (f' LIMIT {int(last)}' if last else ''))
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()][::-1]
 
     def __len__(self) -> int:
-        with self._lock: return self._con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
+        with self._lock: self._check_file(); return self._con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
 
     def close(self) -> None:
         with self._lock: self._con.close()
@@ -124,18 +207,17 @@ class DemoService:
     def __init__(self, predictor,                      # a `cifake_nb.inference.Predictor` (or anything with its `predict`)
                  log: PredictionLog | None = None,     # where rows go; None = no logging
                  max_file_mb: float = 20,              # largest accepted upload, MiB
-                 max_pixels: int = MAX_PIXELS):        # largest accepted declared width × height
+                 max_pixels: int = MAX_PIXELS,         # largest accepted declared width × height
+                 upload_root: Path | None = None):     # paths are read only inside this folder; None = any regular file
         self.predictor, self.log, self.max_file_mb, self.max_pixels = predictor, log, max_file_mb, max_pixels
-        self.max_bytes = int(max_file_mb * 2**20)
+        self.max_bytes, self.upload_root = int(max_file_mb * 2**20), upload_root
 
     def predict(self, upload: str | Path | bytes | None, source: str = 'api') -> tuple[object, dict, bytes]:
         "Check, predict, time and log one upload (file path or bytes): `(Prediction, result_dict, bytes)`; `ValueError` for bad input."
         t0 = time.perf_counter()
-        n, data, pred, err = None, b'', None, None
+        data, pred, err = b'', None, None
         try:
-            n = upload_size(upload)
-            check_size(n, self.max_bytes)
-            data = bytes(upload) if isinstance(upload, (bytes, bytearray)) else Path(upload).read_bytes()
+            data = read_upload(upload, self.max_bytes, self.upload_root)
             check_pixels(data, self.max_pixels)
             pred = self.predictor.predict(data)
         except Exception as e:
@@ -144,8 +226,12 @@ class DemoService:
         finally:
             ms = (time.perf_counter() - t0) * 1e3
             sha = hashlib.sha256(data).hexdigest() if data else None
-            self._log(source=source, sha256=sha, n_bytes=n, latency_ms=ms, error=err, pred=pred)
+            self._log(source=source, sha256=sha, n_bytes=len(data) if data else None, latency_ms=ms, error=err, pred=pred)
         return pred, result_dict(pred, ms, sha), data
+
+    def refused(self, reason: str, n_bytes: int | None = None, source: str = 'api') -> None:
+        "Log a request refused before it reached a handler (see `RequestGuard`): one row, `error='refused: <reason>'`."
+        self._log(source=source, n_bytes=n_bytes, error=f'refused: {reason}')
 
     def _log(self, pred=None, **row) -> None:
         if self.log is None: return
@@ -153,8 +239,7 @@ class DemoService:
             row.update(label=pred.label, p_fake=float(pred.p_fake), uncertain=int(bool(pred.uncertain)),
                        width=int(pred.width), height=int(pred.height))
         row['model_version'] = getattr(self.predictor, 'version', None)
-        try: self.log.write(**row)
-        except sqlite3.Error as e: warnings.warn(f'prediction log {self.log.path} failed ({e}); the prediction itself is unaffected')
+        self.log.write(**row)  # never raises for the file's sake: a row it cannot write is counted in `log.health()`
 
 # %% ../nbs/08_app.ipynb #cd9c2727
 def label_confidences(pred) -> dict[str, float]:
@@ -191,6 +276,8 @@ def about_markdown(info: dict,            # the model's `model.json` (`Predictor
     return '\n'.join(lines)
 
 # %% ../nbs/08_app.ipynb #4339e8cc
+DEMO_MAX_PIXELS = 4096 * 4096  # the demo's pixel limit: any in-limit image decodes within its memory budget
+
 _HEADER = """# Is this image real or AI-generated?
 Upload an image: a classifier trained on [CIFAKE](https://www.kaggle.com/datasets/birdy654/cifake-real-and-ai-generated-synthetic-images)
 (32×32 CIFAR-10 photos vs. Stable Diffusion images) says **REAL** or **FAKE**, and the heatmap shows where the
@@ -206,7 +293,7 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                model_dir: str | Path | None = None,  # model folder for `Predictor(model_dir)`; None = the shipped default
                log_path: str | Path | bool | None = None, # SQLite log; None = `default_log_path()`, False = off
                max_file_mb: float = 20,              # largest accepted upload, MiB
-               max_pixels: int = MAX_PIXELS,         # largest accepted width × height
+               max_pixels: int = DEMO_MAX_PIXELS,    # largest accepted width × height
                max_batch_files: int = 32,            # files per request in the *Several images* tab
                concurrency: int = 4,                 # predictions running at once (the rest queue)
                session_capacity: int = 500,          # Gradio sessions kept in memory (each API call is one)
@@ -216,7 +303,7 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
         from cifake_nb.inference import Predictor
         predictor = Predictor(model_dir)
     log = None if log_path is False else PredictionLog(default_log_path() if log_path in (None, True) else log_path)
-    svc = DemoService(predictor, log, max_file_mb, max_pixels)
+    svc = DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root())
     info = dict(getattr(predictor, 'info', {}) or {})
 
     def api_predict(path):
@@ -245,8 +332,9 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
             rows.append([name, pred.label, round(float(pred.p_fake), 4), bool(pred.uncertain), '; '.join(res['warnings'])])
         return gallery, rows
 
-    # uploads and rendered images live in Gradio's cache ($GRADIO_TEMP_DIR, /tmp/gradio): drop them after an hour
-    with gr.Blocks(title='CIFAKE real-vs-fake detector', delete_cache=(600, 3600)) as demo:
+    # uploads and rendered images live in Gradio's cache ($GRADIO_TEMP_DIR, /tmp/gradio): Gradio drops its own after
+    # 10 minutes; under `create_app`, `sweep_uploads` also deletes anything older than `upload_ttl_s`
+    with gr.Blocks(title='CIFAKE real-vs-fake detector', delete_cache=(60, 600)) as demo:
         gr.Markdown(_HEADER)
         with gr.Tab('One image'):
             with gr.Row():
@@ -281,18 +369,211 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
         gr.on([many_btn.click, files_in.upload], ui_predict_many, files_in, [gallery, table], api_visibility='private')
     demo.queue(default_concurrency_limit=concurrency)
     demo.state_session_capacity = session_capacity  # read by `mount_gradio_app`; pass it to `launch` too
-    demo.service = svc
+    demo.service, demo.max_batch_files = svc, max_batch_files
     return demo
 
+# %% ../nbs/08_app.ipynb #cad1bee4
+def file_paths(doc):
+    "Every value under a `'path'` key anywhere in a parsed JSON document (Gradio's `FileData` names its file so)."
+    stack = [doc]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, dict):
+            if 'path' in d: yield d['path']
+            stack.extend(d.values())
+        elif isinstance(d, list): stack.extend(d)
+
+def is_upload(path, root: Path, max_bytes: int) -> bool:
+    "True when `path` is a regular file inside `root` (symlinks resolved) of at most `max_bytes`: a file this server received."
+    if not isinstance(path, str) or not inside(path, root): return False
+    try: st = os.stat(path)
+    except (OSError, ValueError): return False
+    return stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
+
+def sweep_uploads(root: Path, max_age_s: float) -> tuple[int, int]:
+    "Delete files under `root` older than `max_age_s` seconds and the folders left empty: `(files deleted, bytes freed)`."
+    n = freed = 0; cutoff = time.time() - max_age_s
+    for d, dirs, files in os.walk(root, topdown=False):
+        for f in files:
+            p = os.path.join(d, f)
+            try:
+                st = os.lstat(p)
+                if st.st_mtime < cutoff: os.unlink(p); n += 1; freed += st.st_size
+            except OSError: pass
+        if d != str(root):
+            try: os.rmdir(d)
+            except OSError: pass
+    return n, freed
+
+def folder_bytes(root: Path) -> int:
+    "Total size of the files under `root`, bytes."
+    total = 0
+    for d, _, files in os.walk(root):
+        for f in files:
+            try: total += os.lstat(os.path.join(d, f)).st_size
+            except OSError: pass
+    return total
+
+# %% ../nbs/08_app.ipynb #0da34409
+class _PartCounter:
+    "Counts the parts of a multipart body as it streams in; `feed` returns a refusal `(status, reason, detail)` or None."
+    def __init__(self, boundary: bytes, max_files: int):
+        from python_multipart.multipart import MultipartParser
+        self.files, self.max_files, self.bad, self._name, self._value = 0, max_files, None, b'', b''
+        cb = dict(on_header_field=lambda b, s, e: setattr(self, '_name', self._name + b[s:e]),
+                  on_header_value=lambda b, s, e: setattr(self, '_value', self._value + b[s:e]),
+                  on_header_end=self._header_end)
+        self._parser = MultipartParser(boundary, cb)
+
+    def _header_end(self) -> None:
+        from python_multipart.multipart import parse_options_header
+        if self._name.strip().lower() == b'content-disposition':
+            _, opts = parse_options_header(self._value)
+            if opts.get(b'name') == b'files' and not opts.get(b'filename'):
+                self.bad = (400, 'bad_request', 'every uploaded file needs a file name')
+            elif b'filename' in opts:
+                self.files += 1
+                if self.files > self.max_files:
+                    self.bad = (413, 'too_many_files', f'more than {self.max_files} files in one upload: this demo takes at most '
+                                f'{self.max_files} at once; upload fewer')
+        self._name = self._value = b''
+
+    def feed(self, chunk: bytes):
+        try: self._parser.write(chunk)
+        except Exception: return self.bad or (400, 'bad_request', 'malformed multipart upload')
+        return self.bad
+
+class RequestGuard:
+    "ASGI middleware: JSON requests may name only files this server received; uploads are bounded in files, bytes, bytes in flight and folder size."
+    def __init__(self, app,                              # the ASGI app to protect (FastAPI with Gradio mounted)
+                 root: Path,                             # the upload folder: the only place request paths may point into
+                 max_file_bytes: int,                    # largest file, bytes
+                 max_files: int = 32,                    # files in one upload request
+                 max_request_bytes: int | None = None,   # one upload request's body; None = min(max_files × max_file, 128 MiB) + 1 MiB
+                 max_inflight_bytes: int = 256 * 2**20,  # bytes of all uploads being received at once
+                 max_folder_bytes: int = 512 * 2**20,    # the upload folder's size beyond which uploads wait (503)
+                 max_json_bytes: int = 2**20,            # any other request body
+                 on_refusal=None):                       # called as `on_refusal(reason, n_bytes)` (in a thread) for each refusal
+        self.app, self.root, self.max_file_bytes, self.max_files = app, Path(root), max_file_bytes, max_files
+        self.max_request_bytes = max_request_bytes or min(max_files * max_file_bytes, 128 * 2**20) + 2**20
+        self.max_inflight_bytes, self.max_folder_bytes, self.max_json_bytes = max_inflight_bytes, max_folder_bytes, max_json_bytes
+        self.on_refusal, self.inflight, self.refusals = on_refusal, 0, {}
+        self._folder = (0.0, 0)  # (monotonic time, bytes): folder size, re-measured at most every 2 s
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http' or scope['method'] in ('GET', 'HEAD', 'OPTIONS'): return await self.app(scope, receive, send)
+        if scope['path'].rstrip('/').endswith('/upload'): return await self._upload(scope, receive, send)
+        return await self._json(scope, receive, send)
+
+    async def _refuse(self, send, status: int, reason: str, detail: str, n_bytes: int | None = None) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        if self.on_refusal is not None:
+            try: await asyncio.to_thread(self.on_refusal, reason, n_bytes)
+            except Exception as e: warnings.warn(f'logging a refused request failed: {e}')
+        body = json.dumps({'error': detail, 'detail': detail}).encode()
+        await send({'type': 'http.response.start', 'status': status,
+                    'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
+        await send({'type': 'http.response.body', 'body': body})
+
+    async def _json(self, scope, receive, send):
+        "Read the body (bounded), check every file path in it, then hand the same body to the app."
+        headers = dict(scope['headers'])
+        if headers.get(b'content-type', b'').lower().startswith(b'multipart/'):
+            return await self._refuse(send, 415, 'bad_request', 'files go to /gradio_api/upload; other requests take JSON')
+        chunks, n = [], 0
+        while True:
+            msg = await receive()
+            if msg['type'] == 'http.disconnect': return
+            chunks.append(msg.get('body', b'')); n += len(chunks[-1])
+            if n > self.max_json_bytes: return await self._refuse(send, 413, 'request_too_large', f'request body above {self.max_json_bytes:,} bytes', n)
+            if not msg.get('more_body'): break
+        body = b''.join(chunks)
+        try: doc = json.loads(body) if body.strip() else None
+        except ValueError: doc = None  # not JSON: Gradio's own parser refuses it
+        except RecursionError: return await self._refuse(send, 400, 'bad_request', 'JSON nested too deeply')
+        if doc is not None and not all(is_upload(p, self.root, self.max_file_bytes) for p in file_paths(doc)):
+            return await self._refuse(send, 400, 'path_not_uploaded', REFUSAL)
+        replayed = False
+        async def replay():
+            nonlocal replayed
+            if replayed: return await receive()
+            replayed = True
+            return {'type': 'http.request', 'body': body, 'more_body': False}
+        await self.app(scope, replay, send)
+
+    def _folder_bytes(self) -> int:
+        t, b = self._folder
+        if time.monotonic() - t > 2: self._folder = (time.monotonic(), b := folder_bytes(self.root))
+        return b
+
+    async def _upload(self, scope, receive, send):
+        "Bound an upload by its declared size, the bytes in flight and the folder size, then count its parts as they stream in."
+        from python_multipart.multipart import parse_options_header
+        headers = dict(scope['headers'])
+        try: n = int(headers.get(b'content-length', b''))
+        except ValueError: return await self._refuse(send, 411, 'length_required', 'an upload needs a Content-Length header')
+        if n > self.max_request_bytes:
+            return await self._refuse(send, 413, 'request_too_large', f'the upload is {n / 2**20:.1f} MB, above this demo\'s limit of '
+                                      f'{self.max_request_bytes / 2**20:.0f} MB per request: upload fewer or smaller images', n)
+        if self.inflight + n > self.max_inflight_bytes or self._folder_bytes() + n > self.max_folder_bytes:
+            return await self._refuse(send, 503, 'busy', 'the server is receiving too many uploads right now: try again in a minute', n)
+        ctype, opts = parse_options_header(headers.get(b'content-type', b''))
+        if ctype != b'multipart/form-data' or not opts.get(b'boundary'):
+            return await self._refuse(send, 400, 'bad_request', 'an upload is a multipart/form-data request', n)
+        counter, bad = _PartCounter(opts[b'boundary'], self.max_files), None
+        async def counted():
+            nonlocal bad
+            msg = await receive()
+            if msg['type'] == 'http.request' and bad is None and (bad := counter.feed(msg.get('body', b''))):
+                return {'type': 'http.disconnect'}  # cut the upload off: the app stops reading
+            return msg
+        async def guarded_send(msg):
+            if bad: return  # the app's reaction to the cut-off body is replaced by our refusal
+            if msg['type'] == 'http.response.start' and msg['status'] == 413 and self.on_refusal is not None:
+                self.refusals['file_too_large'] = self.refusals.get('file_too_large', 0) + 1
+                await asyncio.to_thread(self.on_refusal, 'file_too_large', n)
+            await send(msg)
+        self.inflight += n
+        try: await self.app(scope, counted, guarded_send)
+        except Exception:
+            if not bad: raise
+        finally: self.inflight -= n
+        if bad: await self._refuse(send, *bad, n)
+
 # %% ../nbs/08_app.ipynb #21e88798
-def create_app(demo: gr.Blocks):
-    "A FastAPI app serving `demo` at `/` plus `GET /healthz` for health checks."
+def create_app(demo: gr.Blocks,
+               upload_ttl_s: float = 300,         # uploads and rendered files older than this are deleted, seconds
+               max_folder_mb: float = 512,        # upload folder size beyond which new uploads are refused as busy, MiB
+               max_inflight_mb: float = 256,      # bytes of all uploads being received at once, MiB
+              ):
+    "The served app: `demo` at `/` behind `RequestGuard`, Gradio's upload-path check on, `GET /healthz`, and an upload sweeper."
+    import contextlib
     from fastapi import FastAPI
-    app = FastAPI(title='cifake_nb demo')
-    version = getattr(demo.service.predictor, 'version', None)
+    svc, root = demo.service, upload_root()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async def sweep():
+            while True:
+                await asyncio.to_thread(sweep_uploads, root, upload_ttl_s)
+                await asyncio.sleep(min(60.0, upload_ttl_s / 4))
+        task = asyncio.create_task(sweep())
+        try: yield
+        finally: task.cancel()
+
+    app = FastAPI(title='cifake_nb demo', lifespan=lifespan)
+    version = getattr(svc.predictor, 'version', None)
     @app.get('/healthz')
-    def healthz() -> dict: return {'status': 'ok', 'model_version': version}
-    return gr.mount_gradio_app(app, demo, path='/', max_file_size=demo.service.max_bytes, show_error=True)
+    def healthz() -> dict:
+        log = svc.log.health() if svc.log is not None else None
+        return {'status': 'ok' if log is None or log['ok'] else 'degraded', 'model_version': version, 'log': log}
+    app = gr.mount_gradio_app(app, demo, path='/', max_file_size=svc.max_bytes, show_error=False)
+    demo.has_launched = True  # mount_gradio_app leaves it False, which switches off Gradio's "was it uploaded?" check
+    guard = RequestGuard(app, root, svc.max_bytes, max_files=getattr(demo, 'max_batch_files', 32),
+                         max_inflight_bytes=int(max_inflight_mb * 2**20), max_folder_bytes=int(max_folder_mb * 2**20),
+                         on_refusal=lambda reason, n: svc.refused(reason, n))
+    guard.fastapi, demo.guard = app, guard
+    return guard
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     "Command-line options of `cifake-demo` (defaults follow `$PORT` and `$GRADIO_SERVER_*`)."
@@ -307,6 +588,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--max-file-mb', type=float, default=20, help='largest upload accepted, MiB (default 20)')
     p.add_argument('--concurrency', type=int, default=4, help='predictions running at once; the rest queue (default 4)')
     p.add_argument('--share', action='store_true', help='also open a public gradio.live link (off by default; no /healthz)')
+    p.add_argument('--forwarded-allow-ips', default=env.get('FORWARDED_ALLOW_IPS', '127.0.0.1'),
+                   help='proxies whose X-Forwarded-* headers are trusted (default $FORWARDED_ALLOW_IPS or 127.0.0.1)')
     return p.parse_args(argv)
 
 def main(argv: list[str] | None = None) -> None:
@@ -318,11 +601,12 @@ def main(argv: list[str] | None = None) -> None:
     from cifake_nb.inference import ModelError
     try: demo = build_demo(model_dir=a.model_dir, log_path=False if a.no_log else a.log_db, max_file_mb=a.max_file_mb,
                            concurrency=a.concurrency)
-    except (ModelError, OSError, sqlite3.Error) as e: raise SystemExit(f'cifake-demo: cannot start: {e}') from None
+    except (ModelError, OSError, sqlite3.Error, LogSchemaError, ValueError) as e: raise SystemExit(f'cifake-demo: cannot start: {e}') from None
     if a.share:
         demo.launch(server_name=a.host, server_port=a.port, share=True, max_file_size=demo.service.max_bytes,
                     state_session_capacity=demo.state_session_capacity)
         return
     import uvicorn
     print(f'cifake-demo: serving on http://{a.host}:{a.port} (health check /healthz)', flush=True)
-    uvicorn.run(create_app(demo), host=a.host, port=a.port, proxy_headers=True, forwarded_allow_ips='*', log_level='warning')
+    uvicorn.run(create_app(demo), host=a.host, port=a.port, proxy_headers=True, forwarded_allow_ips=a.forwarded_allow_ips,
+                log_level='warning')

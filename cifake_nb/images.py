@@ -37,12 +37,19 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     a = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo) * 255.0
     return Image.fromarray(np.round(a).astype(np.uint8), mode='L')
 
+def _reducible(img: Image.Image) -> Image.Image:
+    "`img` in a mode that `Image.reduce` supports, converting as `to_rgb` would (palette → RGB(A), bilevel → L, 16-bit → I)."
+    if img.mode == '1': return img.convert('L')
+    if img.mode.startswith('I;16'): return img.convert('I')
+    if img.mode in ('P', 'PA'): return img.convert('RGBA' if img.mode == 'PA' or 'transparency' in img.info else 'RGB')
+    return img.convert('RGBA')
+
 def _shrink(img: Image.Image, size: int, gap: float = 3.0) -> Image.Image:
     "Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none)."
     k = int(min(img.size) // (gap * size))
     if k < 2: return img
     try: return img.reduce(k)
-    except ValueError: return img  # a mode `reduce` does not support (e.g. palette): converted at full size
+    except ValueError: return _reducible(img).reduce(k)  # a mode `reduce` does not take: one full-size conversion first
 
 def to_rgb(img: Image.Image, shrink_to: int | None = None) -> Image.Image:
     "Convert any Pillow image to `RGB` with the policy above; with `shrink_to`, large images are reduced first (bounded memory)."
@@ -113,7 +120,7 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
             if img.format == 'JPEG' and min(w, h) >= 6 * size:  # decode at a reduced DCT scale, short side ≥ 3×size
                 k = min(w, h) / (3 * size)
                 img.draft(img.mode, (int(w / k), int(h / k)))
-            with (budget or DECODE_BUDGET).hold(4 * img.size[0] * img.size[1]):
+            with (budget or DECODE_BUDGET).hold(8 * img.size[0] * img.size[1]):  # the pixels, and one converted copy
                 img.load()
                 return to_rgb32(img, size)
     except ImageDecodeError: raise
