@@ -19,7 +19,7 @@ def model_device(model: nn.Module) -> torch.device:
     "The device of the model's first parameter (CPU for a model without parameters)."
     return next((p.device for p in model.parameters()), torch.device('cpu'))
 
-def as_input(images, device=None) -> torch.Tensor:
+def as_input(images, device: str | torch.device | None = None) -> torch.Tensor:
     "Model input `float [B,3,H,W]` in [0,1] from uint8 `[B,H,W,3]`/`[H,W,3]` images (numpy or tensor); float NCHW tensors pass through."
     x = images if torch.is_tensor(images) else torch.from_numpy(np.ascontiguousarray(images))
     if x.dtype == torch.uint8:

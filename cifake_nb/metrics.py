@@ -172,7 +172,7 @@ def per_category_accuracy(y_true, y_pred, categories) -> dict:
 
 def evaluate_predictions(y_true,  # 0 = REAL, 1 = FAKE
                          logits,  # [N, 2] (REAL, FAKE) logits, or p_fake [N] (then temperature must be 1)
-                         categories=None,  # optional CIFAR-10 class 0-9 per image, for per-category accuracy
+                         categories: np.ndarray | None = None,  # optional CIFAR-10 class 0-9 per image, for per-category accuracy
                          temperature: float = 1.0,  # from `fit_temperature` on validation
                          threshold: float = 0.5,  # from `choose_threshold` on validation
                          n_boot: int = 1000,  # bootstrap resamples for the 95% intervals (0: none)

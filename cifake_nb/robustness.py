@@ -89,7 +89,7 @@ def perturb(images: np.ndarray,  # uint8 [N, H, W, 3] RGB (or one image [H, W, 3
 
 # %% ../nbs/05_robustness.ipynb #0e6bbe66
 def show_corruptions(image: np.ndarray,  # one uint8 [H, W, 3] image
-                     names=None,  # corruptions to show (default: all)
+                     names: list[str] | None = None,  # corruptions to show (default: all)
                      seed: int = 0, scale: float = 1.1):
     "A grid of one image under each corruption (rows) at severities 0-5 (columns); returns the Figure."
     import matplotlib.pyplot as plt
@@ -112,7 +112,7 @@ def mean_abs_change(images: np.ndarray, name: str, severity: int, seed: int = 0)
 def robustness_table(predict_fn: Callable,  # uint8 images [N, H, W, 3] → p_fake [N]
                      images: np.ndarray,  # uint8 [N, H, W, 3], e.g. a subset of the test split
                      labels,  # 0 = REAL, 1 = FAKE
-                     names=None,  # corruptions (default: all of `CORRUPTIONS`)
+                     names: list[str] | None = None,  # corruptions (default: all of `CORRUPTIONS`)
                      severities=(1, 2, 3, 4, 5),  # severities besides 0 (clean), which is always included
                      threshold: float = 0.5,  # decision threshold on p_fake (chosen on validation)
                      seed: int = 0,  # corruption seed
