@@ -250,6 +250,9 @@ def output_problems(nb: dict, rel: str) -> list[str]:
                     bad.append(f'{rel}: cell {i} stores an iframe to {m.group(1)} (a launch() output): it shows as a blank box; clear that output')
                 if m := MACHINE_PATH.search(t):
                     bad.append(f'{rel}: cell {i} output shows the machine path {m.group(0)[:80]}: print paths relative to the project (or clean the published copy)')
+                if 'text/html' in o.get('data', {}) or 'application/javascript' in o.get('data', {}):
+                    bad.append(f'{rel}: cell {i} has an HTML/JavaScript output: Quarto then loads require.js and jQuery from cdnjs '
+                               f'for the page (DataFrames are turned into Markdown tables by cifake_nb.docs:dataframes_as_markdown)')
                 if _WANDB.search(t):
                     bad.append(f'{rel}: cell {i} output holds W&B chatter ("wandb: ..."): keep it in the run folder, not on the page')
                 if m := _DIRTY.search(t):
