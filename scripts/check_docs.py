@@ -320,6 +320,14 @@ def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = 
     for key in ('favicon', 'image'):
         v = website.get(key)
         if v and not re.match(r'^[a-z]+:', str(v)) and not (site / str(v)).exists(): bad.append(f'website.{key} {v}: no such file')
+    theme = ((cfg.get('format') or {}).get('html') or {}).get('theme')
+    themes = [theme] if isinstance(theme, str) else list(theme or [])
+    scss = [t for t in themes if str(t).endswith('.scss')]
+    for t in scss:
+        if not (site / t).exists(): bad.append(f'format.html.theme {t}: no such file')
+    if any(not str(t).endswith('.scss') for t in themes) and not any(
+            re.search(r'^\s*\$web-font-path\s*:\s*false', (site / t).read_text(), re.MULTILINE) for t in scss if (site / t).exists()):
+        bad.append(f'format.html.theme {themes}: a Bootswatch theme imports its web font from Google Fonts; add a .scss layer with `$web-font-path: false;`')
     css = ((cfg.get('format') or {}).get('html') or {}).get('css')
     for c in ([css] if isinstance(css, str) else css or []):
         if not (site / c).exists(): bad.append(f'format.html.css {c}: no such file')

@@ -408,9 +408,10 @@ def test_check_docs_catches_broken_links_images_sidebar_and_yaml(tmp_path):
              'b.qmd': '---\ntitle: B\n---\n\n## There\n', 'train.ipynb': _nbj(_mdc('# Run')), 'c.qmd': '---\ntitle: [unclosed\n---\n',
              'sidebar.yml': yaml.safe_dump({'website': {'sidebar': {'contents': ['a.qmd', 'missing.qmd', 'train.ipynb']}}})}
     site = _site(tmp_path, files, render=['*.qmd', '*.ipynb', '!train.ipynb'])
-    cfg = yaml.safe_load((site / '_quarto.yml').read_text()); cfg['metadata-files'] = ['sidebar.yml']; (site / '_quarto.yml').write_text(yaml.safe_dump(cfg))
+    cfg = yaml.safe_load((site / '_quarto.yml').read_text()); cfg['metadata-files'] = ['sidebar.yml']
+    cfg['format'] = {'html': {'theme': 'cosmo'}}; (site / '_quarto.yml').write_text(yaml.safe_dump(cfg))
     bad = check_docs.check_site(site, site_url=SITE_URL)
-    want = ['a.qmd (): link train.ipynb: left out of the render', 'a.qmd (): link nope.qmd: no such page', 'a.qmd (): image figures/x.png: no such file',
+    want = ['format.html.theme [\'cosmo\']: a Bootswatch theme imports its web font', 'a.qmd (): link train.ipynb: left out of the render', 'a.qmd (): link nope.qmd: no such page', 'a.qmd (): image figures/x.png: no such file',
             'a.qmd (): link b.qmd#nowhere: b.qmd has no anchor #nowhere', 'c.qmd front matter: YAML error', 'sidebar entry missing.qmd: no such page',
             'sidebar entry train.ipynb: not rendered']
     for w in want: assert any(b.startswith(w) for b in bad), (w, bad)
