@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMG_SIZE', 'DECODE_POLICY', 'MAX_PIXELS', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb', 'resize_center_crop',
-           'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
-           'FileReadError', 'read_file_bounded']
+__all__ = ['IMG_SIZE', 'DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb',
+           'resize_center_crop', 'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash',
+           'decode_batch', 'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
 IMG_SIZE = 32  # pixels, CIFAKE's native side
@@ -74,9 +74,17 @@ def resize_center_crop(img: Image.Image, size: int = IMG_SIZE) -> Image.Image:
     sx, sy = nw / w, nh / h  # the scale resize-then-crop would apply on each axis
     return img.resize((size, size), Image.BICUBIC, box=(l / sx, t / sy, (l + size) / sx, (t + size) / sy), reducing_gap=3.0)
 
+def _crop_long_side(img: Image.Image, size: int, max_aspect: float = 4.0) -> Image.Image:
+    "Crop a very elongated image (aspect > `max_aspect`) to the centred part of its long side that the centre crop can use, plus the filter's margin."
+    w, h = img.size; s, L = min(w, h), max(w, h)
+    keep = s + 2 * (2 * -(-s // size) + 2)  # the kept square plus bicubic support (2 output pixels) on each side
+    if L <= max_aspect * s or L <= keep: return img
+    o = (L - keep) // 2
+    return img.crop((o, 0, o + keep, h) if w > h else (0, o, w, o + keep))  # centred, so any EXIF orientation keeps it
+
 def to_rgb32(img: Image.Image, size: int = IMG_SIZE) -> np.ndarray:
     "Any Pillow image → `uint8` array `[size, size, 3]` under the documented policy."
-    return np.asarray(resize_center_crop(to_rgb(img, shrink_to=size), size), dtype=np.uint8)
+    return np.asarray(resize_center_crop(to_rgb(_crop_long_side(img, size), shrink_to=size), size), dtype=np.uint8)
 
 def far_from_native(shape: tuple[int, int], size: int = IMG_SIZE, factor: float = 2.0) -> bool:
     "True when an image of `(width, height)` is more than `factor`× away from `size` on either side."
@@ -84,6 +92,14 @@ def far_from_native(shape: tuple[int, int], size: int = IMG_SIZE, factor: float 
 
 # %% ../nbs/00a_images.ipynb #74eb62f5
 MAX_PIXELS = 40_000_000  # decompression-bomb bound for one image (Pillow's own default is ~89M)
+MAX_SIDE = 16_384        # longest accepted side, pixels: a 1×10⁶ strip costs a decoder far more than its area says
+
+def _release_memory() -> None:
+    "Give freed heap back to the OS after a large decode (glibc keeps it otherwise, and a server's RSS only grows)."
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass
 
 class DecodeBudget:
     "A process-wide byte budget for decoded pixels: `with budget.hold(n):` waits (up to `timeout` s) until `n` bytes are free."
@@ -117,12 +133,18 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
             if w * h > max_pixels:
                 raise ImageDecodeError(f'image is {w}×{h} = {w*h:,} pixels, above the limit of {max_pixels:,}')
             if w * h == 0: raise ImageDecodeError(f'image is {w}×{h}: it has no pixels')
+            if max(w, h) > MAX_SIDE: raise ImageDecodeError(f'image is {w}×{h}: a side above the limit of {MAX_SIDE:,} pixels')
             if img.format == 'JPEG' and min(w, h) >= 6 * size:  # decode at a reduced DCT scale, short side ≥ 3×size
                 k = min(w, h) / (3 * size)
                 img.draft(img.mode, (int(w / k), int(h / k)))
-            with (budget or DECODE_BUDGET).hold(8 * img.size[0] * img.size[1]):  # the pixels, and one converted copy
-                img.load()
-                return to_rgb32(img, size)
+            cost = 8 * img.size[0] * img.size[1]  # the pixels, and one converted copy
+            with (budget or DECODE_BUDGET).hold(cost):
+                try:
+                    img.load()
+                    return to_rgb32(img, size)
+                finally:
+                    del img
+                    if cost > 2**25: _release_memory()
     except ImageDecodeError: raise
     except UnidentifiedImageError: raise ImageDecodeError('not a recognised image format') from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise ImageDecodeError(f'too many pixels: {e}') from None
