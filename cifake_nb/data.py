@@ -16,9 +16,9 @@ from .images import decode_batch, DECODE_POLICY, IMG_SIZE
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'REAL', 'FAKE', 'CIFAR10_CLASSES', 'HUB_ID', 'DataError', 'label_map', 'category_from_path', 'Split',
            'CIFAKE', 'fingerprint_arrays', 'hub_snapshot', 'find_source', 'parquet_label_names', 'read_parquet_rows',
-           'read_folder_rows', 'decode_parallel', 'source_key', 'default_cache_dir', 'load_cifake', 'default_source',
-           'train_val_split', 'class_counts', 'show_samples', 'duplicate_audit', 'duplicate_groups', 'deduplicate',
-           'random_flip', 'random_translate', 'Batches']
+           'read_folder_rows', 'decode_parallel', 'source_key', 'default_cache_dir', 'cache_digest', 'load_cifake',
+           'default_source', 'train_val_split', 'class_counts', 'show_samples', 'duplicate_audit', 'duplicate_groups',
+           'deduplicate', 'random_flip', 'random_translate', 'Batches']
 
 # %% ../nbs/00_data.ipynb #a5bd2b78
 LABEL_NAMES = ('REAL', 'FAKE')  # index = our label; FAKE (1) is the positive class
@@ -214,15 +214,32 @@ def _save_cache(ds: CIFAKE, folder: Path):
     for k, s in ds.splits.items():
         for a in _ARRAYS: np.save(tmp / f'{k}.{a}.npy', getattr(s, a).astype(str) if a == 'paths' else getattr(s, a))
     (tmp / 'meta.json').write_text(json.dumps(dict(splits=list(ds.splits), fingerprint=ds.fingerprint, source=ds.source,
-                                                   errors=ds.errors, policy=DECODE_POLICY), indent=1))
+                                                   errors=ds.errors, policy=DECODE_POLICY, sha256=cache_digest(ds.splits)), indent=1))
     shutil.rmtree(folder, ignore_errors=True); tmp.rename(folder)
 
+def cache_digest(splits: dict[str, Split]) -> str:
+    "SHA-256 over every array of every split (images, labels, categories, paths, hashes): what the cache must still hold."
+    h = hashlib.sha256()
+    for k in sorted(splits):
+        for a in _ARRAYS:
+            v = getattr(splits[k], a)
+            h.update(f'{k}.{a}:{v.dtype}:{v.shape}'.encode()); h.update(np.ascontiguousarray(v.astype(str) if a == 'paths' else v).data)
+    return h.hexdigest()
+
 def _load_cache(folder: Path) -> CIFAKE | None:
+    "The cached dataset, or None when absent or damaged (a damaged or altered cache warns, and is decoded again)."
     try:
         meta = json.loads((folder / 'meta.json').read_text())
         splits = {k: Split(k, *[np.load(folder / f'{k}.{a}.npy') for a in _ARRAYS]) for k in meta['splits']}
-    except (OSError, ValueError, KeyError): return None  # absent or damaged: decode again
+        ok = meta.get('sha256') == cache_digest(splits) and meta['fingerprint'] == fingerprint_arrays(splits)
+    except FileNotFoundError: return None  # nothing cached yet
+    except (OSError, ValueError, KeyError, TypeError) as e: ok, splits = False, None
+    if not ok:
+        warnings.warn(f'the data cache in {folder} does not match the hash recorded when it was written (changed, truncated '
+                      'or from an older version): decoding the source again', stacklevel=3)
+        return None
     return CIFAKE(splits, meta['source'], meta['fingerprint'], [tuple(e) for e in meta['errors']])
+
 
 # %% ../nbs/00_data.ipynb #adf5a015
 def load_cifake(source: str | os.PathLike = HUB_ID,  # Hub id, parquet folder or Kaggle image folder
