@@ -13,12 +13,21 @@ from html.parser import HTMLParser
 _SIG_BLOCK = re.compile(r'(```python\n)(.*?)(```)', re.DOTALL)
 _MD_LINK = re.compile(r'\[([^\]\n]*)\]\([^)\s]*\)')
 
+def _docline(line: str) -> str:
+    "nbdev's italic docstring line: dropped when it is `object.__call__`'s, un-italicised when the docstring has its own *emphasis*."
+    m = re.fullmatch(r'\*(.*)\*', line)
+    if not m: return line
+    if m.group(1) == 'Call self as a function.': return ''  # fastcore's fallback for a function without a docstring
+    return m.group(1) if '*' in m.group(1) else line  # `*The *About* panel*` would break the italics
+
 def clean_signature(md: str) -> str:
-    "`md` (a `show_doc` output) with its signature blocks free of Markdown links and of `NoneType` inferred from a `None` default."
+    """`md` (a `show_doc` output) with its signature blocks free of Markdown links and of `NoneType` inferred from a `None`
+    default, and its docstring line readable."""
     def fix(m):
         body = _MD_LINK.sub(lambda l: l.group(1).strip('`'), m.group(2))
         return m.group(1) + re.sub(r':NoneType=None\b', '=None', body) + m.group(3)
-    return _SIG_BLOCK.sub(fix, md)
+    md = _SIG_BLOCK.sub(fix, md)
+    return '\n'.join(_docline(l) for l in md.split('\n'))
 
 def clean_signatures(cell):
     "nbdev processor (settings.ini `procs`): apply `clean_signature` to every markdown output of `cell`."
