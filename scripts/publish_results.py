@@ -234,6 +234,10 @@ def tidy_page(nb: dict, title: str, description: str, root: Path) -> dict:
     tidy_outputs(nb)
     nb.get('metadata', {}).pop('widgets', None)  # saved widget state makes Quarto load require.js and jQuery from a CDN, for no widget
     hide_parameter_cells(nb)
+    for c in nb.get('cells', []):  # CAM grids are many small images side by side: give their cell the page's full width
+        src = _as_text(c.get('source'))
+        if c.get('cell_type') == 'code' and 'plot_cam_grid(' in src and '#| column: page' not in src:
+            c['source'] = ('#| column: page\n' + src).splitlines(True)
     cells = nb['cells']
     if cells and cells[0].get('cell_type') == 'raw' and str(''.join(cells[0].get('source', ''))).startswith('---'): cells.pop(0)
     cells.insert(0, front_matter(title, description))
