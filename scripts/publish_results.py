@@ -494,6 +494,12 @@ def results_page(d: dict) -> str:
             out += ['']
         out += ['### Accuracy per CIFAR-10 category', '', 'REAL and FAKE test images of each category the generator imitated.', '',
                 _fig(r, 'per_category', 'Test accuracy per CIFAR-10 category, REAL and FAKE'), '']
+        pc = r.get('per_category')
+        if pc:
+            out += ['| category | all | REAL | FAKE | images |', '|---|---|---|---|---|']
+            out += [f"| {k} | {show(v.get('accuracy'), 'pct1')} | {show(v.get('accuracy_REAL'), 'pct1')} | {show(v.get('accuracy_FAKE'), 'pct1')} | {v.get('n', 0):,} |"
+                    for k, v in pc.items()]
+            out += ['']
         if r.get('figures', {}).get('confusion') or r.get('figures', {}).get('roc'):
             out += ['### Errors and the ROC curve', '', '::: {layout-ncol="2"}', _fig(r, 'confusion', 'Confusion matrix at the fitted threshold'),
                     _fig(r, 'roc', 'ROC curve, FAKE = positive'), ':::', '']

@@ -196,7 +196,8 @@ def test_publish_writes_the_results_page_and_its_figures(project):
     ck = m['checkpoints']['cpu-20261127-051500']
     ck.update(figures={'reliability': 'x_reliability.png', 'robustness': 'x_robustness.png'}, test_uncalibrated={'ece': 0.0475},
               robustness=[dict(corruption='jpeg_compression', severity=s, accuracy=a) for s, a in enumerate([0.979, 0.975, 0.968])])
-    ck['test'].update(ece=0.005802, tpr_at_fpr_1pct=0.949, accuracy_argmax=0.97625)
+    ck['test'].update(ece=0.005802, tpr_at_fpr_1pct=0.949, accuracy_argmax=0.97625,
+                      per_category={'bird': {'n': 2000, 'accuracy': 0.9455, 'accuracy_REAL': 0.946, 'accuracy_FAKE': 0.945}})
     (ev / 'metrics.json').write_text(json.dumps(m))
     (ev / 'x_reliability.png').write_bytes(b'png1'); (ev / 'x_robustness.png').write_bytes(b'png2')
     e = pr.publish([tr], ev, root=root)
@@ -209,6 +210,7 @@ def test_publish_writes_the_results_page_and_its_figures(project):
     assert '| accuracy at argmax (threshold 0.5, T = 1) | 97.63% |' in page and '| TPR at 1% FPR | 94.9% |' in page
     assert '![Reliability diagrams before and after temperature scaling](figures/cpu_reliability.png)' in page
     assert '| jpeg compression | 97.9% | 97.5% | 96.8% |' in page and '92.98%' in page
+    assert '| bird | 94.6% | 94.6% | 94.5% | 2,000 |' in page, 'per-category accuracy as a table when metrics.json has it'
 
 
 def test_metrics_and_figures_read_back_from_the_published_evaluation():
