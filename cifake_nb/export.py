@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_export.ipynb #05140ed8
 from __future__ import annotations
-import argparse, contextlib, copy, io, json, sys, time, warnings
+import argparse, contextlib, copy, io, json, math, sys, time, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -145,6 +145,8 @@ def parity_check(model: CamNet,       # the torch model
     "Max |torch − onnx| of logits and CAM, and the agreement of predicted classes, on `images_uint8`."
     lt, ct = torch_cam(model, images_uint8)
     lo, co = run_onnx(onnx_session(onnx_path), images_uint8)
+    if not (np.isfinite(lt).all() and np.isfinite(lo).all()):  # NaN compares false: a NaN model would pass the tolerance below
+        raise ExportError('the model computes non-finite logits (NaN or inf): its weights are broken; retrain with a lower lr')
     agree = lt.argmax(1) == lo.argmax(1)
     return {'n': len(lt), 'max_abs_logits': float(np.abs(lt - lo).max()), 'max_abs_cam': float(np.abs(ct - co).max()),
             'max_abs_logit_torch': float(np.abs(lt).max()), 'agree': float(agree.mean()), 'n_disagree': int((~agree).sum())}
@@ -275,7 +277,13 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
     out = Path(out_dir)
     if (out / 'model.onnx').exists() and not overwrite:
         raise FileExistsError(f'{out / "model.onnx"} exists: pass overwrite=True (--overwrite) to replace it, or choose another out_dir')
+    for k, v, lo, hi in (('temperature', temperature, 1e-3, 1e3), ('threshold', threshold, 0.0, 1.0)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f'{k}={v!r}: expected a finite number in [{lo:g}, {hi:g}] (fitted on validation by the evaluation)')
     model, meta = load_checkpoint(ckpt_path)
+    if bad := [k for k, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]:
+        raise ExportError(f'{ckpt_path}: non-finite weights in {bad[:3]}{" ..." if len(bad) > 3 else ""}: the run diverged; '
+                          'it cannot be exported (retrain with a lower lr)')
     meta = {**meta, **(extra or {}), 'metrics': {**(meta.get('metrics') or {}), **(metrics or {})},
             'temperature': temperature, 'threshold': threshold, 'exported_from': str(ckpt_path)}
     info = export_onnx(model, out / 'model.onnx', meta)
@@ -295,19 +303,26 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
         write_json(info, out / 'model.json'); (out / 'MODEL_CARD.md').write_text(model_card(info))
     return info
 
-def main(argv=None):
-    "Console entry point: `python -m cifake_nb.export CHECKPOINT OUT_DIR [--temperature T] [--threshold P] [--quantize] [--overwrite]`."
+def main(argv=None) -> int:
+    "Console entry point: `cifake-export CHECKPOINT OUT_DIR [--temperature T] [--threshold P] [--quantize] [--overwrite]`; exit 0 on success, 1 with one line on bad input."
     ap = argparse.ArgumentParser(prog='cifake-export', description='Export a cifake_nb training checkpoint to a served ONNX model folder.')
     ap.add_argument('checkpoint', help='run folder, model.safetensors or model.json'); ap.add_argument('out_dir', help='model folder to write')
     ap.add_argument('--temperature', type=float, default=1.0); ap.add_argument('--threshold', type=float, default=0.5)
     ap.add_argument('--metrics', default='{}', help='extra metrics as JSON, e.g. \'{"test_acc": 0.97}\'')
     ap.add_argument('--quantize', action='store_true', help='also write out_dir/int8 (dynamic quantization; use the API for static)')
     ap.add_argument('--overwrite', action='store_true')
+    ap.add_argument('--debug', action='store_true', help='show the full traceback on errors')
     a = ap.parse_args(argv)
-    try: info = export_checkpoint(a.checkpoint, a.out_dir, a.temperature, a.threshold, a.quantize, json.loads(a.metrics), overwrite=a.overwrite)
-    except (ValueError, FileExistsError, ExportError) as e: ap.exit(1, f'cifake-export: error: {e}\n')
+    try:
+        metrics = json.loads(a.metrics)
+        if not isinstance(metrics, dict): raise ValueError(f'--metrics must be a JSON object, got {a.metrics!r}')
+        info = export_checkpoint(a.checkpoint, a.out_dir, a.temperature, a.threshold, a.quantize, metrics, overwrite=a.overwrite)
+    except (ValueError, OSError, ExportError) as e:
+        if a.debug: raise
+        ap.exit(1, f'cifake-export: error: {e}\n')
     print(json.dumps({'out_dir': a.out_dir, 'version': info['version'], 'parity': info['parity']}))
-    return info
+    return 0
+
 
 # %% ../nbs/06_export.ipynb #06c9f44c
 #| eval: false

@@ -4,11 +4,12 @@
 
 # %% ../nbs/02a_runs.ipynb #6e86439b
 from __future__ import annotations
-import argparse, datetime, json, os, re, shlex, sys
+import argparse, ast, datetime, json, os, re, shlex, shutil, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['project_root', 'utc_stamp', 'unique_dir', 'read_params', 'execute', 'run_train', 'run_evaluate', 'cli', 'main']
+__all__ = ['project_root', 'utc_stamp', 'unique_dir', 'read_params', 'RunFailed', 'execute', 'check_train_params',
+           'check_eval_params', 'run_train', 'run_evaluate', 'cli', 'main']
 
 # %% ../nbs/02a_runs.ipynb #0106d811
 def project_root() -> Path:
@@ -41,41 +42,80 @@ def read_params(path, overrides: dict | None = None) -> dict:
     return {**d, **(overrides or {})}
 
 # %% ../nbs/02a_runs.ipynb #9169353e
-def execute(notebook: str, out_dir: Path, parameters: dict, progress: bool = True) -> Path:
-    "Run `nbs/<notebook>` with papermill into `out_dir/<notebook>`; the kernel runs in the project root."
+class RunFailed(RuntimeError):
+    "A papermill run stopped with an error inside its notebook; the message is the notebook's own error, in one line."
+
+def execute(notebook: str, out_dir: Path, parameters: dict, progress: bool = True, keep_failed: bool = False) -> Path:
+    "Run `nbs/<notebook>` with papermill into `out_dir/<notebook>`; the kernel runs in the project root. `RunFailed` if a cell fails."
     import papermill as pm
     root = project_root()
     out = Path(out_dir) / Path(notebook).name
     print(f'papermill {notebook} → {out}', flush=True)
-    pm.execute_notebook(str(root / 'nbs' / notebook), str(out), parameters=parameters, cwd=str(root),
-                        progress_bar=progress, log_output=True, kernel_name='python3')
+    try: pm.execute_notebook(str(root / 'nbs' / notebook), str(out), parameters=parameters, cwd=str(root),
+                             progress_bar=progress, log_output=True, kernel_name='python3')
+    except pm.PapermillExecutionError as e:
+        produced = [f for f in Path(out_dir).iterdir() if f.name != out.name]
+        where = f'the executed notebook is {out}'
+        if not produced and not keep_failed: shutil.rmtree(out_dir, ignore_errors=True); where = 'it produced nothing, so no run folder is kept'
+        raise RunFailed(f'{notebook} stopped in cell {e.exec_count}: {e.ename}: {str(e.evalue).splitlines()[0] if e.evalue else ""} ({where})') from None
     return out
 
-def run_train(params_file, overrides: dict | None = None, out_dir: str = 'runs') -> Path:
-    "Train with `params_file` in a new run folder; returns that folder."
+def check_train_params(p: dict) -> None:
+    "Validate training parameters as `TrainConfig` does, before anything is created; `ValueError` naming each bad one."
+    from cifake_nb.train import TrainConfig
+    try: TrainConfig.from_dict(p)
+    except (ValueError, TypeError) as e: raise ValueError(f'training parameters: {e}') from None
+
+def check_eval_params(p: dict) -> None:
+    "Validate evaluation parameters against `nbs/evaluate.ipynb`'s parameters cell (names and types of its defaults)."
+    import papermill as pm
+    defaults = {k: v['default'] for k, v in pm.inspect_notebook(str(project_root() / 'nbs' / 'evaluate.ipynb')).items()}
+    unknown = sorted(set(p) - set(defaults))
+    if unknown: raise ValueError(f'unknown evaluation parameter(s) {unknown}; valid names are: {", ".join(defaults)}')
+    bad = []
+    for k, v in p.items():
+        try: d = ast.literal_eval(defaults[k])  # the notebook's default: a Python literal
+        except (ValueError, SyntaxError): continue
+        ok = (isinstance(v, bool) if isinstance(d, bool) else isinstance(v, int) and not isinstance(v, bool) if isinstance(d, int) else
+              isinstance(v, (int, float)) and not isinstance(v, bool) if isinstance(d, float) else
+              isinstance(v, (list, str)) if isinstance(d, list) else isinstance(v, type(d)) if d is not None else True)
+        if not ok: bad.append(f'{k}={v!r} (expected {type(d).__name__})')
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and (v != v or v < 0): bad.append(f'{k}={v!r} (must be ≥ 0)')
+    if bad: raise ValueError('evaluation parameters: ' + '; '.join(bad))
+
+def run_train(params_file, overrides: dict | None = None, out_dir: str = 'runs', keep_failed: bool = False) -> Path:
+    "Train with `params_file` in a new run folder (parameters checked first); returns that folder."
     p = read_params(params_file, overrides)
+    check_train_params(p)
     run = unique_dir(Path(project_root()) / out_dir, f"{p.get('run_name') or Path(params_file).stem}-{utc_stamp()}")
     p.update(run_dir=str(run), command=p.get('command') or f'cifake-run train {params_file}' + ''.join(f' -p {k} {shlex.quote(json.dumps(v))}' for k, v in (overrides or {}).items()))
-    execute('train.ipynb', run, p)
+    execute('train.ipynb', run, p, keep_failed=keep_failed)
     return run
 
-def run_evaluate(params_file, checkpoints: list, overrides: dict | None = None, out_dir: str = 'runs') -> Path:
-    "Evaluate `checkpoints` with `params_file` in a new folder `runs/eval-<name>-<UTC>`; returns it."
+def run_evaluate(params_file, checkpoints: list, overrides: dict | None = None, out_dir: str = 'runs', keep_failed: bool = False) -> Path:
+    "Evaluate `checkpoints` with `params_file` in a new folder `runs/eval-<name>-<UTC>` (parameters checked first); returns it."
     if not checkpoints: raise ValueError('evaluate needs at least one --checkpoint (a run folder or its model.safetensors)')
     for c in checkpoints:
         if not Path(c).exists(): raise FileNotFoundError(f'checkpoint {c!r} does not exist')
     p = read_params(params_file, overrides)
+    check_eval_params(p)
     name = Path(checkpoints[0]).resolve()
     name = (name if name.is_dir() else name.parent).name
     run = unique_dir(Path(project_root()) / out_dir, f'eval-{name}-{utc_stamp()}')
     p.update(out_dir=str(run), checkpoints=[str(Path(c).resolve()) for c in checkpoints])
-    execute('evaluate.ipynb', run, p)
+    execute('evaluate.ipynb', run, p, keep_failed=keep_failed)
     return run
+
 
 # %% ../nbs/02a_runs.ipynb #09b50983
 def _overrides(pairs) -> dict:
+    "`-p KEY VALUE` pairs → dict, values parsed as YAML; `ValueError` naming a malformed one."
     import yaml
-    return {k: yaml.safe_load(v) for k, v in (pairs or [])}
+    out = {}
+    for k, v in pairs or []:
+        try: out[k] = yaml.safe_load(v)
+        except yaml.YAMLError as e: raise ValueError(f'-p {k} {v!r}: the value is not valid YAML ({str(e).splitlines()[0]}); quote strings, e.g. -p {k} \'"{v}"\'') from None
+    return out
 
 def cli(argv=None) -> list[Path]:
     "`cifake-run train|evaluate|pipeline ...` (see `cifake-run -h`); returns the run folders made."
@@ -88,17 +128,26 @@ def cli(argv=None) -> list[Path]:
     for s in (t, e, pl):
         s.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='override a parameter (value parsed as YAML)')
         s.add_argument('--out-dir', default='runs', help='parent folder of run folders (default: runs)')
+        s.add_argument('--debug', action='store_true', help='full tracebacks, and keep the folder of a run that failed at once')
     a = ap.parse_args(argv)
     try:
-        if a.cmd == 'train': runs = [run_train(a.params, _overrides(a.p), a.out_dir)]
-        elif a.cmd == 'evaluate': runs = [run_evaluate(a.params, a.checkpoint, _overrides(a.p), a.out_dir)]
+        ov = _overrides(a.p)
+        if a.cmd == 'train': runs = [run_train(a.params, ov, a.out_dir, a.debug)]
+        elif a.cmd == 'evaluate': runs = [run_evaluate(a.params, a.checkpoint, ov, a.out_dir, a.debug)]
         else:
-            tr = run_train(a.params, _overrides(a.p), a.out_dir)
-            runs = [tr, run_evaluate(a.eval_params, [str(tr / 'model.safetensors')], None, a.out_dir)]
-    except (FileNotFoundError, ValueError) as err: ap.exit(2, f'cifake-run: error: {err}\n')
+            check_train_params(read_params(a.params, ov)); check_eval_params(read_params(a.eval_params))  # both, before training
+            tr = run_train(a.params, ov, a.out_dir, a.debug)
+            runs = [tr, run_evaluate(a.eval_params, [str(tr / 'model.safetensors')], None, a.out_dir, a.debug)]
+    except (FileNotFoundError, ValueError) as err:
+        if a.debug: raise
+        ap.exit(2, f'cifake-run: error: {err}\n')
+    except RunFailed as err:
+        if a.debug: raise
+        ap.exit(1, f'cifake-run: error: {err}\n')
     for r in runs: print(f'run folder: {r}')
     return runs
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     "Console entry point `cifake-run` (exit status 0 on success, 2 on bad arguments, 1 if a notebook fails)."
-    cli(argv)
+    cli(argv); return 0
+

@@ -10,17 +10,24 @@ from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .data import (CIFAKE, Split, Batches, LABEL_NAMES, load_cifake, default_source, train_val_split)
-from .models import create_model, count_params
+from .data import (CIFAKE, Split, Batches, LABEL_NAMES, DataError, load_cifake, default_source, train_val_split)
+from .models import create_model, count_params, list_models
 from .runs import unique_dir, utc_stamp
 
 # %% auto #0
-__all__ = ['TrainConfig', 'CheckpointError', 'code_version', 'sha256_file', 'save_checkpoint', 'read_meta', 'load_checkpoint',
-           'predict_logits', 'accuracy', 'EMA', 'lr_factor', 'make_optimizer', 'save_resume_state', 'load_resume_state',
-           'dist_info', 'setup_distributed', 'average_buffers', 'pick_device', 'new_run_dir', 'plot_history',
-           'seed_everything', 'train', 'parse_overrides', 'cli', 'main']
+__all__ = ['TRAIN_RANGES', 'TrainConfig', 'CheckpointError', 'code_version', 'sha256_file', 'save_checkpoint', 'read_meta',
+           'load_checkpoint', 'predict_logits', 'accuracy', 'EMA', 'lr_factor', 'make_optimizer', 'save_resume_state',
+           'load_resume_state', 'dist_info', 'setup_distributed', 'average_buffers', 'pick_device', 'new_run_dir',
+           'plot_history', 'seed_everything', 'TrainingDiverged', 'train', 'parse_overrides', 'cli', 'main']
 
 # %% ../nbs/02_train.ipynb #608fbf28
+TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
+    'n_val': (1, 99_000), 'val_seed': (0, 2**32 - 1), 'train_limit': (0, 10**7), 'val_limit': (0, 10**7),
+    'epochs': (1, 10_000), 'batch_size': (1, 65_536), 'lr': (1e-8, 10.0), 'momentum': (0.0, 0.9999),
+    'weight_decay': (0.0, 1.0), 'warmup_epochs': (0.0, 10_000.0), 'label_smoothing': (0.0, 0.5), 'ema_decay': (0.0, 0.999999),
+    'translate': (0, 8), 'threads': (0, 1024), 'seed': (0, 2**32 - 1), 'eval_batch_size': (1, 65_536),
+    'checkpoint_every': (0, 10**9)}
+
 @dataclass
 class TrainConfig:
     "Everything that defines a training run. Units in the comments; defaults are a sensible CPU run."
@@ -91,13 +98,22 @@ class TrainConfig:
         cfg.check(); return cfg
 
     def check(self):
-        "Validate value ranges and choices."
-        choices = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'), wandb=('offline', 'online', 'auto', 'disabled'))
-        for k, ch in choices.items():
-            if getattr(self, k) not in ch: raise ValueError(f'{k}={getattr(self, k)!r} is not one of {ch}')
-        if self.epochs < 1 or self.batch_size < 1: raise ValueError(f'epochs and batch_size must be ≥ 1 (got {self.epochs}, {self.batch_size})')
-        if not 0 <= self.ema_decay < 1: raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
-        if self.resume and not self.run_dir: raise ValueError('resume=True needs run_dir: the folder of the run to continue')
+        "Validate every field: numbers finite and within `TRAIN_RANGES`, names from their choices; `ValueError` naming each bad field."
+        bad = []
+        for k, (lo, hi) in TRAIN_RANGES.items():
+            v = getattr(self, k)
+            if isinstance(v, float) and not math.isfinite(v): bad.append(f'{k}={v} (must be a finite number)')
+            elif not lo <= v <= hi: bad.append(f'{k}={v} (must be in [{lo:g}, {hi:g}])')
+        choices = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'),
+                       wandb=('offline', 'online', 'auto', 'disabled'), model=tuple(list_models()))
+        bad += [f'{k}={getattr(self, k)!r} (not one of {ch})' for k, ch in choices.items() if getattr(self, k) not in ch]
+        if self.warmup_epochs > self.epochs: bad.append(f'warmup_epochs={self.warmup_epochs} (more than epochs={self.epochs})')
+        if not re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', self.device): bad.append(f"device={self.device!r} (expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps')")
+        if self.run_name and not re.fullmatch(r'[\w.=+-]+', self.run_name) or self.run_name in ('.', '..'):
+            bad.append(f'run_name={self.run_name!r} (letters, digits and . _ = + - only: it names one folder)')
+        if not self.wandb_project.strip(): bad.append('wandb_project is empty')
+        if self.resume and not self.run_dir: bad.append('resume=True needs run_dir: the folder of the run to continue')
+        if bad: raise ValueError('invalid training parameter(s): ' + '; '.join(bad))
 
     @classmethod
     def from_yaml(cls, path, **overrides) -> 'TrainConfig':
@@ -144,6 +160,9 @@ def save_checkpoint(model: nn.Module, path, meta: dict) -> Path:
     from safetensors.torch import save_file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().contiguous().cpu() for k, v in _unwrap(model).state_dict().items()}
+    if bad := [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise CheckpointError(f'not saving {path.name}: non-finite weights in {bad[:3]}{" ..." if len(bad) > 3 else ""}: '
+                              'training diverged; lower lr (or check the data) and run again')
     tmp = path.with_name(path.name + '.tmp')
     save_file(sd, tmp, metadata={'format': 'cifake_nb'}); tmp.replace(path)
     meta = {**meta, 'sha256': sha256_file(path), 'weights': path.name}
@@ -350,6 +369,9 @@ def seed_everything(seed: int, deterministic: bool = False):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.use_deterministic_algorithms(True, warn_only=True); torch.backends.cudnn.benchmark = False
 
+class TrainingDiverged(RuntimeError):
+    "The loss became NaN or infinite: the run stops instead of saving a broken model."
+
 def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     "Train `cfg.model` on CIFAKE train (minus validation); keep the best-on-validation EMA weights. Returns a summary dict."
     cfg.check()
@@ -397,7 +419,7 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     wb = _wandb_run(cfg, run_dir) if main else None
     ac = torch.autocast('cuda', torch.bfloat16) if (device.type == 'cuda' and cfg.amp) else torch.autocast('cpu', enabled=False)
     order_head = batches.indices()[:64].tolist() if start_epoch == 0 else None
-    train_seconds = 0.0
+    train_seconds = float(info.get('seconds', history[-1]['train_seconds'] if history else 0.0)) if cfg.resume else 0.0  # all segments
     for epoch in range(start_epoch, cfg.epochs):
         batches.set_epoch(epoch); fmodel.train()
         t0 = time.perf_counter(); loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device); seen = 0
@@ -411,7 +433,8 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
             if ema: ema.update(model, step)
             loss_sum += loss.detach() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
             if main and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch, batch=i + 1, history=history, best=best))
+                save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch, batch=i + 1, history=history, best=best,
+                                                                 seconds=train_seconds + time.perf_counter() - t0))
         if world > 1: average_buffers(model, *([ema.model] if ema else []))  # BN statistics differ per rank: use their mean
         if device.type == 'cuda': torch.cuda.synchronize(device)
         ep_time = time.perf_counter() - t0; train_seconds += ep_time
@@ -421,6 +444,9 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
         rec = dict(epoch=epoch + 1, step=step, train_loss=float(loss_sum) / seen, train_acc=float(correct) / seen,
                    val_loss=vloss, val_acc=accuracy(vl, va.labels), lr=sched.get_last_lr()[0], epoch_seconds=ep_time,
                    images_per_second=seen * world / ep_time, train_seconds=train_seconds)
+        if not math.isfinite(rec['train_loss']):
+            raise TrainingDiverged(f'training diverged in epoch {epoch + 1}: the loss is {rec["train_loss"]}; nothing was saved for this '
+                                   f'epoch. Lower lr (now {cfg.lr}) or check the data, and run again')
         history.append(rec)
         if main:
             with open(run_dir / 'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
@@ -430,7 +456,7 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
             if rec['val_acc'] > best['val_acc']:  # model selection on validation only
                 best = {k: rec[k] for k in ('epoch', 'step', 'val_acc', 'val_loss')}
                 save_checkpoint(eval_model, run_dir / 'model.safetensors', {**meta_base, 'metrics': best})
-            save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch + 1, batch=0, history=history, best=best))
+            save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch + 1, batch=0, history=history, best=best, seconds=train_seconds))
     if world > 1: torch.distributed.barrier()
     summary = dict(run_dir=str(run_dir), best=best, history=history, rank=rank, world_size=world, order_head=order_head,
                    train_seconds=train_seconds, n_params=count_params(model))
@@ -443,12 +469,14 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
 
 # %% ../nbs/02_train.ipynb #c08ae17b
 def parse_overrides(pairs: list[str]) -> dict:
-    "`['epochs=3', 'model_kwargs={\"widths\": [8,8,8,8]}']` → dict, values parsed as YAML."
+    "`['epochs=3', 'model_kwargs={\"widths\": [8,8,8,8]}']` → dict, values parsed as YAML; `ValueError` naming a malformed one."
     import yaml
     out = {}
     for p in pairs or []:
         if '=' not in p: raise ValueError(f'--set expects key=value, got {p!r}')
-        k, v = p.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+        k, v = p.split('=', 1)
+        try: out[k.strip()] = yaml.safe_load(v)
+        except yaml.YAMLError as e: raise ValueError(f'--set {p!r}: the value is not valid YAML ({str(e).splitlines()[0]}); quote strings, e.g. key="[3"') from None
     return out
 
 def cli(argv=None) -> dict:
@@ -457,18 +485,25 @@ def cli(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog='cifake-train', description='Train a CIFAKE real-vs-fake classifier (no notebook; works under torchrun).')
     ap.add_argument('params', help='params YAML file, e.g. params/cpu.yaml')
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one parameter (repeatable)')
+    ap.add_argument('--debug', action='store_true', help='show full tracebacks on errors')
     a = ap.parse_args(argv)
     try: cfg = TrainConfig.from_yaml(a.params, **parse_overrides(a.set))
-    except (ValueError, TypeError, FileNotFoundError) as e: ap.error(str(e))
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        if a.debug: raise
+        ap.error(str(e))
     if not cfg.command: cfg.command = ' '.join(['cifake-train'] + (argv if argv is not None else sys.argv[1:]))
-    res = train(cfg)
+    try: res = train(cfg)
+    except (TrainingDiverged, CheckpointError, DataError, FileExistsError, FileNotFoundError) as e:
+        if a.debug: raise
+        ap.exit(1, f'cifake-train: error: {e}\n')
     if res['rank'] == 0: print(json.dumps({'run_dir': res['run_dir'], 'best': res['best'], 'train_seconds': round(res['train_seconds'], 1)}))
     if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
     return res
 
-def main(argv=None) -> None:
-    "Console entry point `cifake-train` (also `python -m cifake_nb.train`); exit status 0 on success."
-    cli(argv)
+def main(argv=None) -> int:
+    "Console entry point `cifake-train` (also `python -m cifake_nb.train`): exit 0 on success, 2 for bad parameters, 1 if the run fails."
+    cli(argv); return 0
+
 
 # %% ../nbs/02_train.ipynb #b4a7f19f
 #| eval: false
