@@ -206,3 +206,23 @@ def test_every_refusal_is_logged(demo, hostile_paths):
     assert [r[0] for r in rows] == ['refused: path_not_uploaded', 'refused: too_many_files', 'refused: file_too_large'], rows
     # Nothing read from a client path ever shows up as a hashed, classified row.
     assert con.execute("SELECT COUNT(*) FROM predictions WHERE error IS NULL AND n_bytes > ?", (MAX_FILE_MB * 2**20,)).fetchone()[0] == 0
+
+
+def test_space_entry_point_serves_behind_the_guard(tmp_path):
+    "`python app.py` (the Hugging Face Space) serves the same guarded app as `cifake-demo`, on $GRADIO_SERVER_PORT."
+    port = free_port()
+    env = {**os.environ, 'GRADIO_SERVER_PORT': str(port), 'GRADIO_TEMP_DIR': str(tmp_path / 'g'), 'CIFAKE_LOG_DB': str(tmp_path / 'l.sqlite')}
+    env.pop('PORT', None)
+    proc = subprocess.Popen([sys.executable, 'app.py'], cwd=Path(__file__).resolve().parents[1], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        for _ in range(240):
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                if httpx.get(f'{url}/healthz', timeout=1).status_code == 200: break
+            except httpx.TransportError: time.sleep(0.25)
+        r = httpx.post(f'{url}/gradio_api/call/predict', json={'data': [file_data('/dev/zero')]}, timeout=5)
+        assert (r.status_code, r.json()['error']) == (400, REFUSAL)
+    finally:
+        proc.terminate(); proc.wait(15)

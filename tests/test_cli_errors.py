@@ -1,0 +1,63 @@
+"""Bad input to the console scripts reads as an error: one clear line on stderr, a non-zero exit status, no
+traceback, no folder left behind; success exits 0 (issue 9). Each script runs as a user runs it, in a subprocess."""
+import json, os, shutil, sqlite3, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(script: str, *args, cwd=ROOT, timeout=180):
+    exe = BIN / script
+    if not exe.exists(): pytest.skip(f'{script} is not installed in this environment (pip install -e .)')
+    env = {**os.environ, 'PORT': ''}
+    return subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(r, rc: int, *needles):
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == rc, (r.returncode, r.stdout[-500:], r.stderr[-2000:])
+    assert 'Traceback' not in r.stderr, r.stderr[-2000:]
+    last = err[-1] if err else ''
+    for n in needles: assert n in last, (n, r.stderr[-1000:])
+    return last
+
+
+@pytest.mark.parametrize('args, needle', [
+    (['-p', 'lr', '.nan'], 'lr=nan'), (['-p', 'lr', '.inf'], 'lr=inf'), (['-p', 'train_limit', '-10'], 'train_limit=-10'),
+    (['-p', 'momentum', '5'], 'momentum=5'), (['-p', 'epochs', '[3'], 'not valid YAML'), (['-p', 'epoch', '3'], "unknown training parameter(s) ['epoch']")])
+def test_cifake_run_refuses_bad_parameters_before_making_anything(tmp_path, args, needle):
+    r = run('cifake-run', 'train', 'params/smoke.yaml', *args, '--out-dir', tmp_path / 'runs')
+    one_line_error(r, 2, 'cifake-run: error:', needle)
+    assert not (tmp_path / 'runs').exists() or not any((tmp_path / 'runs').iterdir()), 'no run folder for a run that never started'
+
+
+def test_pipeline_checks_eval_params_before_training(tmp_path):
+    bad = tmp_path / 'eval_bad.yaml'; bad.write_text('limit_tets: 100\n')
+    r = run('cifake-run', 'pipeline', 'params/smoke.yaml', bad, '--out-dir', tmp_path / 'runs')
+    one_line_error(r, 2, "unknown evaluation parameter(s) ['limit_tets']")
+    assert not (tmp_path / 'runs').exists() or not any((tmp_path / 'runs').iterdir())
+
+
+def test_cifake_train_bad_override():
+    one_line_error(run('cifake-train', 'params/smoke.yaml', '--set', 'epochs=[3'), 2, 'not valid YAML')
+    one_line_error(run('cifake-train', 'params/smoke.yaml', '--set', 'lr=-1'), 2, 'lr=-1.0')
+
+
+def test_cifake_export_errors(tmp_path):
+    one_line_error(run('cifake-export', tmp_path / 'nope', tmp_path / 'out'), 1, 'cifake-export: error:', 'does not exist')
+    one_line_error(run('cifake-export', tmp_path / 'nope', tmp_path / 'out', '--metrics', '[1'), 1, 'cifake-export: error:')
+
+
+def test_cifake_demo_cannot_start_cleanly(tmp_path):
+    one_line_error(run('cifake-demo', '--model-dir', tmp_path / 'nope', '--no-log'), 1, 'cifake-demo: cannot start', 'does not exist')
+    foreign = tmp_path / 'foreign.sqlite'
+    c = sqlite3.connect(foreign); c.execute('CREATE TABLE predictions (x TEXT)'); c.commit(); c.close()
+    one_line_error(run('cifake-demo', '--log-db', foreign), 1, 'cifake-demo: cannot start', 'not this demo')
+    model = tmp_path / 'model'; shutil.copytree(ROOT / 'cifake_nb' / 'assets' / 'default', model)
+    for field, value in [('temperature', float('nan')), ('threshold', 7), ('onnx_sha256', None)]:
+        info = json.loads((ROOT / 'cifake_nb' / 'assets' / 'default' / 'model.json').read_text()); info[field] = value
+        (model / 'model.json').write_text(json.dumps(info))
+        one_line_error(run('cifake-demo', '--model-dir', model, '--no-log'), 1, 'cifake-demo: cannot start', field)
