@@ -61,6 +61,11 @@ def test_resume_after_kill_mid_epoch(tmp_path, root, data_dir):
     assert len(got['history']) == 3
     assert abs(got['best']['val_acc'] - ref['best']['val_acc']) <= 0.003, (got['best'], ref['best'])
     assert got['history'][-1]['val_acc'] == pytest.approx(ref['history'][-1]['val_acc'], abs=0.003)
+    # the time of every segment counts: epoch 1 (before the kill), the part of epoch 2 done before it, and the rest
+    seconds = [h['train_seconds'] for h in got['history']]
+    assert seconds == sorted(seconds) and got['train_seconds'] == seconds[-1]
+    assert got['train_seconds'] >= sum(h['epoch_seconds'] for h in got['history']), got['history']
+    assert got['train_seconds'] > 0.5 * ref['train_seconds'], (got['train_seconds'], ref['train_seconds'])
 
 def test_ddp_two_processes_gloo(tmp_path, root, data_dir):
     """torchrun with 2 CPU processes: the ranks see different data and end with identical weights."""
