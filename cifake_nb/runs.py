@@ -45,16 +45,28 @@ def read_params(path, overrides: dict | None = None) -> dict:
 class RunFailed(RuntimeError):
     "A papermill run stopped with an error inside its notebook; the message is the notebook's own error, in one line."
 
+class _Tee:
+    "A write-only stream that copies every write to several streams (the terminal and the run's log file)."
+    def __init__(self, *streams): self.streams = streams
+    def write(self, s: str) -> int:
+        for f in self.streams: f.write(s); f.flush()
+        return len(s)
+    def flush(self):
+        for f in self.streams: f.flush()
+
 def execute(notebook: str, out_dir: Path, parameters: dict, progress: bool = True, keep_failed: bool = False) -> Path:
-    "Run `nbs/<notebook>` with papermill into `out_dir/<notebook>`; the kernel runs in the project root. `RunFailed` if a cell fails."
+    "Run `nbs/<notebook>` with papermill into `out_dir/<notebook>`, the kernel in the project root; what it prints reaches the terminal as it happens and `out_dir/run.log`. `RunFailed` if a cell fails."
     import papermill as pm
     root = project_root()
     out = Path(out_dir) / Path(notebook).name
-    print(f'papermill {notebook} → {out}', flush=True)
-    try: pm.execute_notebook(str(root / 'nbs' / notebook), str(out), parameters=parameters, cwd=str(root),
-                             progress_bar=progress, log_output=True, kernel_name='python3')
+    print(f'papermill {notebook} → {out} (its output also goes to {Path(out_dir) / "run.log"})', flush=True)
+    try:
+        with open(Path(out_dir) / 'run.log', 'a') as log:  # stdout to both; stderr (progress bars, W&B) to the log only
+            pm.execute_notebook(str(root / 'nbs' / notebook), str(out), parameters=parameters, cwd=str(root),
+                                progress_bar=progress, log_output=False, stdout_file=_Tee(sys.stdout, log), stderr_file=log,
+                                kernel_name='python3')
     except pm.PapermillExecutionError as e:
-        produced = [f for f in Path(out_dir).iterdir() if f.name != out.name]
+        produced = [f for f in Path(out_dir).iterdir() if f.name not in (out.name, 'run.log')]
         where = f'the executed notebook is {out}'
         if not produced and not keep_failed: shutil.rmtree(out_dir, ignore_errors=True); where = 'it produced nothing, so no run folder is kept'
         raise RunFailed(f'{notebook} stopped in cell {e.exec_count}: {e.ename}: {str(e.evalue).splitlines()[0] if e.evalue else ""} ({where})') from None

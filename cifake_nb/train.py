@@ -369,6 +369,11 @@ def seed_everything(seed: int, deterministic: bool = False):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.use_deterministic_algorithms(True, warn_only=True); torch.backends.cudnn.benchmark = False
 
+def _eta(history: list[dict], epochs: int) -> str:
+    "Time left at the mean epoch time so far (with validation), as `m:ss`."
+    left = (epochs - history[-1]['epoch']) * sum(h['epoch_seconds'] for h in history) / len(history)
+    return f'{int(left // 60)}:{int(left % 60):02d}'
+
 class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite: the run stops instead of saving a broken model."
 
@@ -452,7 +457,8 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
             with open(run_dir / 'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
             if wb: wb.log(rec, step=step)
             print(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {rec['train_loss']:.4f} acc {100 * rec['train_acc']:.2f}%  "
-                  f"val loss {vloss:.4f} acc {100 * rec['val_acc']:.2f}%  {rec['images_per_second']:,.0f} img/s  {ep_time:.1f} s")
+                  f"val loss {vloss:.4f} acc {100 * rec['val_acc']:.2f}%  {rec['images_per_second']:,.0f} img/s  {ep_time:.1f} s  "
+                  f"ETA {_eta(history, cfg.epochs)}", flush=True)
             if rec['val_acc'] > best['val_acc']:  # model selection on validation only
                 best = {k: rec[k] for k in ('epoch', 'step', 'val_acc', 'val_loss')}
                 save_checkpoint(eval_model, run_dir / 'model.safetensors', {**meta_base, 'metrics': best})

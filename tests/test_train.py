@@ -5,7 +5,7 @@ import pytest
 
 from cifake_nb.train import TrainConfig, train, load_checkpoint, CheckpointError
 
-def test_papermill_smoke_run_learns(tmp_path, root, data_dir):
+def test_papermill_smoke_run_learns(tmp_path, root, data_dir, capfd):
     """`cifake-run train params/smoke.yaml`: the executed notebook lands in a fresh run folder and the model learns."""
     from cifake_nb.runs import run_train
     run = run_train(root / 'params' / 'smoke.yaml', out_dir=str(tmp_path))
@@ -16,6 +16,10 @@ def test_papermill_smoke_run_learns(tmp_path, root, data_dir):
     assert meta['command'].startswith('cifake-run train')
     nb = json.loads((run / 'train.ipynb').read_text())
     assert any(o.get('data', {}).get('image/png') for c in nb['cells'] for o in c.get('outputs', []))  # the curves are in the record
+    # progress reaches the terminal while papermill runs (and the run folder's log): one line per epoch with an ETA
+    out = capfd.readouterr().out
+    for e in (1, 2, 3): assert f'epoch   {e}/3' in out and f'epoch   {e}/3' in (run / 'run.log').read_text(), out[-2000:]
+    assert 'ETA ' in out
     run2 = run_train(root / 'params' / 'smoke.yaml', {'epochs': 1, 'train_limit': 500, 'val_limit': 200}, out_dir=str(tmp_path))
     assert run2 != run and (run / 'model.safetensors').exists()   # never overwrites another run
 
