@@ -5,7 +5,11 @@
 * the GPU workflow runs `cifake-run pipeline <params> <eval_params>` with the defaults the docs name;
 * publishing steps of the deploy workflow run only when their secrets are set (a fork passes);
 * nothing in CI regenerates README.md (no nbdev_readme / nbdev_docs / nbdev_prepare);
-* the Space staging writes the files the Gradio SDK expects.
+* the Space staging writes the files the Gradio SDK expects;
+* CI hygiene (what zizmor checks, kept so without it): every action pinned to a commit SHA with its
+  version in a comment, no permissions at the workflow level and only what each job uses, checkout
+  keeps no credentials, no `${{ }}` expression inside a `run:` script (values pass through `env:`),
+  secrets only ever through `env:`, the Hub dataset downloaded at an explicit revision.
 (Workflow syntax itself: actionlint and the GitHub workflow JSON schema, see the report of issue 6.)
 """
 import re, shlex, sys
@@ -63,8 +67,8 @@ def cifake_run_calls(argv: list[str], monkeypatch) -> list:
     "Parse `cifake-run ARGV` with the real CLI; the runners are stubbed and record their calls."
     from cifake_nb import runs
     calls = []
-    monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, out_dir='runs': calls.append(('train', params, overrides)) or Path('runs/x'))
-    monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, out_dir='runs': calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
+    monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, out_dir='runs', keep_failed=False: calls.append(('train', params, overrides)) or Path('runs/x'))
+    monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, out_dir='runs', keep_failed=False: calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
     runs.main(argv)
     return calls
 
@@ -92,7 +96,7 @@ def test_test_workflow():
     assert any(l.endswith('cifake-run pipeline params/smoke.yaml params/eval_smoke.yaml') for l in lines)
     assert any('chromium' in l for l in lines)
     dl = next(s for _, _, s in steps(wf) if 'hf download' in s.get('run', ''))
-    assert '--repo-type dataset --local-dir ../shared/cifake' in dl['run'] and 'cache-hit' in dl['if']
+    assert '--repo-type dataset --revision "$CIFAKE_HUB_REVISION" --local-dir ../shared/cifake' in dl['run'] and 'cache-hit' in dl['if']
     assert wf['env']['CIFAKE_HUB_ID'] == 'dragonintelligence/CIFAKE-image-dataset'
     assert dl['env']['HF_HUB_OFFLINE'] == '0'
     up = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/upload-artifact'))
@@ -258,3 +262,114 @@ def test_cifake_run_exits_zero_on_success(monkeypatch):
     monkeypatch.setattr(runs, 'run_evaluate', lambda *a, **k: Path('runs/e'))
     with pytest.raises(SystemExit) as e: sys.exit(runs.main(['pipeline', 'params/smoke.yaml', 'params/eval_smoke.yaml']))
     assert e.value.code in (None, 0), f'`cifake-run` exits with {e.value.code!r} after a successful run: main() must return None or 0'
+
+
+# ---- CI hygiene (issue 9): what `zizmor --offline .github/workflows` checks, kept so without it ----
+
+RAW = {p.name: p.read_text() for p in sorted(WF.glob('*.y*ml'))}
+_USES_RE = re.compile(r'^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$', re.MULTILINE)
+_WRITE_OK = {  # the only write scopes a job may hold, and why (anything else is an error)
+    ('deploy.yaml', 'deploy'): {'packages', 'id-token'},     # push to ghcr.io; Workload Identity Federation
+    ('docs.yaml', 'deploy'): {'pages', 'id-token'},          # GitHub Pages deployment
+    ('train.yaml', 'train'): {'contents', 'pull-requests'},  # the results branch and pull request (publish)
+}
+
+
+def all_steps():
+    for name, wf in WORKFLOWS.items():
+        for jn, job, st in steps(wf): yield name, jn, job, st
+
+
+def test_every_action_is_pinned_to_a_commit_sha():
+    found = 0
+    for name, text in RAW.items():
+        for m in _USES_RE.finditer(text):
+            ref, rest = m['ref'].strip('\'"'), m['rest']
+            if ref.startswith(('./', 'docker://')): continue  # local actions / digests are not tags
+            found += 1
+            action, _, sha = ref.partition('@')
+            assert re.fullmatch(r'[0-9a-f]{40}', sha), f'{name}: `uses: {ref}` is not pinned to a 40-hex commit SHA (a tag can be moved)'
+            assert re.match(r'\s+#\s*v\d+(\.\d+){0,2}\b', rest), f'{name}: `uses: {ref}` needs its release in a comment, e.g. `# v4.2.2`'
+    assert found >= 15, found
+    # one action, one commit: the same action is never pinned to two different SHAs across the workflows
+    pins = {}
+    for text in RAW.values():
+        for m in _USES_RE.finditer(text):
+            action, _, sha = m['ref'].partition('@')
+            pins.setdefault(action, set()).add(sha)
+    assert {a: s for a, s in pins.items() if len(s) > 1} == {}, 'an action pinned to two commits'
+
+
+def test_permissions_least_privilege():
+    for name, wf in WORKFLOWS.items():
+        assert wf.get('permissions') == {}, f'{name}: set `permissions: {{}}` at the workflow level; give each job what it uses'
+        for jn, job in wf['jobs'].items():
+            perms = job.get('permissions')
+            assert isinstance(perms, dict) and perms, f'{name}/{jn}: no job-level `permissions:` (it would inherit the default token scopes)'
+            assert set(perms.values()) <= {'read', 'write', 'none'}, (name, jn, perms)
+            writes = {k for k, v in perms.items() if v == 'write'}
+            assert writes <= _WRITE_OK.get((name, jn), set()), f'{name}/{jn}: write access {sorted(writes)} beyond what the job needs'
+            uses = ' '.join(str(s.get('uses', '')) for s in job.get('steps', []))
+            if 'actions/checkout' in uses: assert perms.get('contents') in ('read', 'write'), f'{name}/{jn}: checkout needs contents: read'
+            if 'id-token' in perms:
+                assert any(a in uses for a in ('google-github-actions/auth', 'deploy-pages')), f'{name}/{jn}: id-token without an OIDC consumer'
+    # every permission line says why
+    for name, text in RAW.items():
+        block = re.findall(r'^\s+(?:contents|packages|id-token|pages|pull-requests):\s*write.*$', text, re.MULTILINE)
+        for line in block: assert '#' in line, f'{name}: `{line.strip()}`: say why the job needs it'
+
+
+def test_checkout_keeps_no_credentials():
+    n = 0
+    for name, jn, job, st in all_steps():
+        if str(st.get('uses', '')).startswith('actions/checkout@'):
+            n += 1
+            assert (st.get('with') or {}).get('persist-credentials') is False, f'{name}/{jn}: actions/checkout needs `persist-credentials: false`'
+    assert n >= 4, n  # one per workflow that checks out (docs' deploy job does not)
+
+
+def test_no_expressions_in_run_scripts():
+    "A `${{ }}` inside `run:` is spliced into the script text before bash sees it (code injection); use env: instead."
+    for name, jn, job, st in all_steps():
+        if 'run' in st:
+            assert '${{' not in st['run'], f'{name}/{jn}: step {st.get("name")!r} interpolates an expression into its script; pass it via env:'
+    # the raw text too (a run: block YAML parses differently than expected would hide it from the check above)
+    for name, text in RAW.items():
+        for block in re.findall(r'^(\s*)run:\s*[|>]-?\s*\n((?:\1\s+.*\n|\s*\n)+)', text, re.MULTILINE):
+            assert '${{' not in block[1], f'{name}: expression inside a run: block'
+
+
+def test_secrets_only_through_env():
+    "Secrets (GITHUB_TOKEN included) appear only as `env:` values, never in `run:`, `if:` or `with:` text."
+    for name, wf in WORKFLOWS.items():
+        for jn, job, st in steps(wf):
+            for key in ('run', 'if', 'with'):
+                assert 'secrets.' not in str(st.get(key, '')) and 'github.token' not in str(st.get(key, '')), f'{name}/{jn}: secret in {key}: of {st.get("name")!r}'
+    login = next(st for _, _, st in steps(WORKFLOWS['deploy.yaml']) if 'docker login ghcr.io' in st.get('run', ''))
+    assert login['env']['GHCR_TOKEN'] == '${{ secrets.GITHUB_TOKEN }}' and '--password-stdin' in login['run'] and '"$GHCR_TOKEN"' in login['run']
+    assert 'docker logout ghcr.io' in login['run'], 'the registry token is not left in ~/.docker/config.json'
+
+
+def test_hub_downloads_name_a_revision():
+    "Every `hf download` in CI reads an explicit revision ($CIFAKE_HUB_REVISION), defined next to the dataset id."
+    n = 0
+    for name, wf in WORKFLOWS.items():
+        for jn, job, st in steps(wf):
+            for line in st.get('run', '').splitlines():
+                if re.search(r'\bhf download\b', line):
+                    n += 1
+                    assert '--revision "$CIFAKE_HUB_REVISION"' in line, f'{name}: `{line.strip()}` downloads whatever the Hub holds today'
+                    env = {**wf.get('env', {}), **job.get('env', {}), **st.get('env', {})}
+                    assert re.fullmatch(r'[0-9a-f]{40}|[\w.-]+', str(env.get('CIFAKE_HUB_REVISION', ''))), f'{name}: CIFAKE_HUB_REVISION is not set'
+    assert n >= 2
+    data = next(st for _, _, st in steps(WORKFLOWS['test.yaml']) if st.get('id') == 'data')
+    assert 'env.CIFAKE_HUB_REVISION' in data['with']['key'], 'the cached parquet files are keyed by the revision they came from'
+
+
+def test_zizmor_is_clean():
+    "zizmor's offline audits (pedantic persona) find nothing; skipped where zizmor is not installed."
+    import shutil, subprocess
+    exe = shutil.which('zizmor') or (str(Path(sys.executable).with_name('zizmor')) if Path(sys.executable).with_name('zizmor').exists() else None)
+    if not exe: pytest.skip('zizmor is not installed (pip install zizmor)')
+    r = subprocess.run([exe, '--offline', '--persona=pedantic', '--no-progress', str(WF)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
