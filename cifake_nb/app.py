@@ -11,10 +11,11 @@ import numpy as np
 import gradio as gr
 from PIL import Image
 from .images import MAX_PIXELS, FileReadError, decode_image, read_file_bounded
+from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
 
 # %% auto #0
-__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'UploadError', 'upload_root', 'inside',
-           'check_size', 'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path',
+__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'UploadError', 'upload_root',
+           'inside', 'check_size', 'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path',
            'PredictionLog', 'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown',
            'build_demo', 'file_paths', 'is_upload', 'sweep_uploads', 'folder_bytes', 'RequestGuard', 'create_app',
            'parse_args', 'main']
@@ -94,9 +95,11 @@ def cam_overlay(image: np.ndarray,  # uint8 [h,w,3], the model's input
     return np.round(img * (1 - a) + colour * a).astype(np.uint8)
 
 # %% ../nbs/08_app.ipynb #edac8a70
-LOG_COLUMNS = {'time_utc': 'TEXT', 'source': 'TEXT', 'sha256': 'TEXT', 'n_bytes': 'INTEGER',
-               'width': 'INTEGER', 'height': 'INTEGER', 'label': 'TEXT', 'p_fake': 'REAL',
-               'uncertain': 'INTEGER', 'latency_ms': 'REAL', 'model_version': 'TEXT', 'error': 'TEXT'}
+CORE_LOG_COLUMNS = {'time_utc': 'TEXT', 'source': 'TEXT', 'sha256': 'TEXT', 'n_bytes': 'INTEGER',
+                    'width': 'INTEGER', 'height': 'INTEGER', 'label': 'TEXT', 'p_fake': 'REAL',
+                    'uncertain': 'INTEGER', 'latency_ms': 'REAL', 'model_version': 'TEXT', 'error': 'TEXT'}
+# + the monitoring features (cifake_nb.monitor.FEATURES; width, height and p_fake are already core columns)
+LOG_COLUMNS = {**CORE_LOG_COLUMNS, **{k: t for k, t in FEATURE_COLUMNS.items() if k not in CORE_LOG_COLUMNS}}
 
 class LogSchemaError(RuntimeError):
     "The log file holds a `predictions` table that is not this demo's."
@@ -120,7 +123,7 @@ class PredictionLog:
             self._quarantine()
 
     def _open(self) -> None:
-        "(Re)open the file, create the table if missing, refuse a foreign schema."
+        "(Re)open the file, create the table if missing, refuse a foreign schema, add the feature columns to an older log."
         if self._con is not None:
             try: self._con.close()
             except sqlite3.Error: pass
@@ -130,7 +133,10 @@ class PredictionLog:
             con.execute('PRAGMA journal_mode=WAL')
             cols = ', '.join(f'{k} {t}' for k, t in LOG_COLUMNS.items())
             con.execute(f'CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols})')
-            missing = set(LOG_COLUMNS) - {r[1] for r in con.execute('PRAGMA table_info(predictions)')}
+            have = {r[1] for r in con.execute('PRAGMA table_info(predictions)')}
+            missing = set(CORE_LOG_COLUMNS) - have
+            if not missing:  # a log from before the monitoring features: same table, more columns (old rows keep NULLs)
+                for k in [k for k in LOG_COLUMNS if k not in have]: con.execute(f'ALTER TABLE predictions ADD COLUMN {k} {LOG_COLUMNS[k]}')
         except BaseException: con.close(); raise
         if missing:
             con.close()
@@ -203,35 +209,51 @@ def result_dict(pred, latency_ms: float, sha256: str) -> dict:
                 width=int(pred.width), height=int(pred.height), latency_ms=round(latency_ms, 2), sha256=sha256)
 
 class DemoService:
-    "Upload limits → `Predictor.predict` → timing → log row: the code path shared by the demo's UI and API."
+    "Upload limits → `Predictor.predict` → features, timing, metrics → log row: the code path shared by the demo's UI and API."
     def __init__(self, predictor,                      # a `cifake_nb.inference.Predictor` (or anything with its `predict`)
                  log: PredictionLog | None = None,     # where rows go; None = no logging
                  max_file_mb: float = 20,              # largest accepted upload, MiB
                  max_pixels: int = MAX_PIXELS,         # largest accepted declared width × height
-                 upload_root: Path | None = None):     # paths are read only inside this folder; None = any regular file
+                 upload_root: Path | None = None,      # paths are read only inside this folder; None = any regular file
+                 metrics: DemoMetrics | None = None,   # Prometheus metrics to observe; None = none
+                 features: bool = True):               # log the monitoring features of each answered request
         self.predictor, self.log, self.max_file_mb, self.max_pixels = predictor, log, max_file_mb, max_pixels
-        self.max_bytes, self.upload_root = int(max_file_mb * 2**20), upload_root
+        self.max_bytes, self.upload_root, self.metrics, self.features = int(max_file_mb * 2**20), upload_root, metrics, features
+        self.drift = None  # a `cifake_nb.monitor.DriftMonitor`, set by `create_app`
 
     def predict(self, upload: str | Path | bytes | None, source: str = 'api') -> tuple[object, dict, bytes]:
         "Check, predict, time and log one upload (file path or bytes): `(Prediction, result_dict, bytes)`; `ValueError` for bad input."
         t0 = time.perf_counter()
-        data, pred, err = b'', None, None
+        data, pred, err, feats = b'', None, None, {}
         try:
             data = read_upload(upload, self.max_bytes, self.upload_root)
             check_pixels(data, self.max_pixels)
             pred = self.predictor.predict(data)
+            feats = self._features(pred, data)
         except Exception as e:
             err = str(e) if isinstance(e, ValueError) else f'internal error ({type(e).__name__}): {e}'
+            if self.metrics is not None: self.metrics.failed(source, time.perf_counter() - t0, e, refused=isinstance(e, ValueError))
             raise
         finally:
             ms = (time.perf_counter() - t0) * 1e3
             sha = hashlib.sha256(data).hexdigest() if data else None
-            self._log(source=source, sha256=sha, n_bytes=len(data) if data else None, latency_ms=ms, error=err, pred=pred)
+            self._log(source=source, sha256=sha, n_bytes=len(data) if data else None, latency_ms=ms, error=err, pred=pred,
+                      **({} if err else {k: v for k, v in feats.items() if k not in CORE_LOG_COLUMNS}))
+        if self.metrics is not None:
+            self.metrics.answered(source, ms / 1e3, float(pred.p_fake), bool(pred.uncertain), int(pred.width), int(pred.height), len(data))
         return pred, result_dict(pred, ms, sha), data
+
+    def _features(self, pred, data: bytes) -> dict:
+        "The request's monitoring features (`cifake_nb.monitor.FEATURES`); {} (and a warning) if they cannot be computed."
+        if self.log is None or not self.features: return {}
+        try: return prediction_features(pred, data)
+        except Exception as e:  # monitoring must never cost an answer
+            warnings.warn(f'monitoring features not computed: {type(e).__name__}: {e}'); return {}
 
     def refused(self, reason: str, n_bytes: int | None = None, source: str = 'api') -> None:
         "Log a request refused before it reached a handler (see `RequestGuard`): one row, `error='refused: <reason>'`."
         self._log(source=source, n_bytes=n_bytes, error=f'refused: {reason}')
+        if self.metrics is not None: self.metrics.refused(reason, source)
 
     def _log(self, pred=None, **row) -> None:
         if self.log is None: return
@@ -239,7 +261,8 @@ class DemoService:
             row.update(label=pred.label, p_fake=float(pred.p_fake), uncertain=int(bool(pred.uncertain)),
                        width=int(pred.width), height=int(pred.height))
         row['model_version'] = getattr(self.predictor, 'version', None)
-        self.log.write(**row)  # never raises for the file's sake: a row it cannot write is counted in `log.health()`
+        ok = self.log.write(**row)  # never raises for the file's sake: a row it cannot write is counted in `log.health()`
+        if not ok and self.metrics is not None: self.metrics.log_failures.inc()
 
 # %% ../nbs/08_app.ipynb #cd9c2727
 def label_confidences(pred) -> dict[str, float]:
@@ -297,13 +320,15 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                max_batch_files: int = 32,            # files per request in the *Several images* tab
                concurrency: int = 4,                 # predictions running at once (the rest queue)
                session_capacity: int = 500,          # Gradio sessions kept in memory (each API call is one)
+               monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.monitor)
               ) -> gr.Blocks:
     "Build the Gradio demo (UI tabs and the `/predict` API endpoint) around a `Predictor`; launching is the caller's job."
     if predictor is None:
         from cifake_nb.inference import Predictor
         predictor = Predictor(model_dir)
     log = None if log_path is False else PredictionLog(default_log_path() if log_path in (None, True) else log_path)
-    svc = DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root())
+    metrics = DemoMetrics(getattr(predictor, 'version', None) or '?') if monitoring else None
+    svc = DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root(), metrics=metrics, features=monitoring)
     info = dict(getattr(predictor, 'info', {}) or {})
 
     def api_predict(path):
@@ -567,6 +592,7 @@ def create_app(demo: gr.Blocks,
     def healthz() -> dict:
         log = svc.log.health() if svc.log is not None else None
         return {'status': 'ok' if log is None or log['ok'] else 'degraded', 'model_version': version, 'log': log}
+    if svc.metrics is not None: _add_monitoring(app, svc)
     app = gr.mount_gradio_app(app, demo, path='/', max_file_size=svc.max_bytes, show_error=False)
     demo.has_launched = True  # mount_gradio_app leaves it False, which switches off Gradio's "was it uploaded?" check
     guard = RequestGuard(app, root, svc.max_bytes, max_files=getattr(demo, 'max_batch_files', 32),
@@ -574,6 +600,22 @@ def create_app(demo: gr.Blocks,
                          on_refusal=lambda reason, n: svc.refused(reason, n))
     guard.fastapi, demo.guard = app, guard
     return guard
+
+def _add_monitoring(app, svc: DemoService) -> None:
+    "`GET /metrics` (Prometheus) and `GET /drift` (JSON; cached, rate-limited) on `app`, for the model and log of `svc`."
+    from fastapi.responses import JSONResponse
+    model_dir = getattr(svc.predictor, 'model_dir', None)
+    drift = None
+    if svc.log is not None and model_dir is not None:
+        drift = DriftMonitor(svc.log.path, Path(model_dir), metrics=svc.metrics)  # the profile beside model.json, loaded on first use
+    svc.drift = drift
+    app.add_api_route('/metrics', metrics_route(svc.metrics, before=drift.refresh if drift else None), methods=['GET'], include_in_schema=False)
+    @app.get('/drift')
+    def drift_endpoint():
+        if drift is None:
+            return JSONResponse({'status': 'unavailable', 'reason': 'no_log', 'detail': 'the prediction log is off (--no-log): there is nothing to compare'}, 503)
+        status, body, headers = drift()
+        return JSONResponse(body, status, headers)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     "Command-line options of `cifake-demo` (defaults follow `$PORT` and `$GRADIO_SERVER_*`)."
@@ -588,6 +630,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--max-file-mb', type=float, default=20, help='largest upload accepted, MiB (default 20)')
     p.add_argument('--concurrency', type=int, default=4, help='predictions running at once; the rest queue (default 4)')
     p.add_argument('--share', action='store_true', help='also open a public gradio.live link (off by default; no /healthz)')
+    p.add_argument('--no-monitoring', action='store_true', help='no /metrics, no /drift, no per-request features in the log')
     p.add_argument('--forwarded-allow-ips', default=env.get('FORWARDED_ALLOW_IPS', '127.0.0.1'),
                    help='proxies whose X-Forwarded-* headers are trusted (default $FORWARDED_ALLOW_IPS or 127.0.0.1)')
     return p.parse_args(argv)
@@ -600,13 +643,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault('GRADIO_ANALYTICS_CACHE_FREQUENCY', '100')
     from cifake_nb.inference import ModelError
     try: demo = build_demo(model_dir=a.model_dir, log_path=False if a.no_log else a.log_db, max_file_mb=a.max_file_mb,
-                           concurrency=a.concurrency)
+                           concurrency=a.concurrency, monitoring=not a.no_monitoring)
     except (ModelError, OSError, sqlite3.Error, LogSchemaError, ValueError) as e: raise SystemExit(f'cifake-demo: cannot start: {e}') from None
     if a.share:
         demo.launch(server_name=a.host, server_port=a.port, share=True, max_file_size=demo.service.max_bytes,
                     state_session_capacity=demo.state_session_capacity)
         return
     import uvicorn
-    print(f'cifake-demo: serving on http://{a.host}:{a.port} (health check /healthz)', flush=True)
+    extra = '' if a.no_monitoring else ', metrics /metrics, drift /drift'
+    print(f'cifake-demo: serving on http://{a.host}:{a.port} (health check /healthz{extra})', flush=True)
     uvicorn.run(create_app(demo), host=a.host, port=a.port, proxy_headers=True, forwarded_allow_ips=a.forwarded_allow_ips,
                 log_level='warning')

@@ -222,7 +222,7 @@ def write_reference_profile(model_dir,                 # an exported model folde
 def load_profile(path) -> dict:
     "Read and check a reference profile: a `reference_profile.json` or a model folder holding one; `DriftInputError` otherwise."
     p = Path(path)
-    if p.is_dir(): p = p / PROFILE_FILE
+    if p.is_dir() or p.suffix.lower() != '.json': p = p / PROFILE_FILE  # a model folder (existing or not)
     if not p.is_file():
         raise DriftInputError('no_reference', f'no reference profile at {str(p)!r}: the export step writes {PROFILE_FILE} beside model.json; '
                               f'for an older export run `cifake-drift --write-reference {p.parent}`')
@@ -558,15 +558,17 @@ def main(argv: list[str] | None = None) -> int:
 # %% ../nbs/09_monitor.ipynb #039cd555
 SOURCES = ('ui', 'api', 'batch', 'other')
 OUTCOMES = ('answered', 'refused', 'error')
-REFUSAL_REASONS = ('no_file', 'empty', 'too_large', 'too_many_pixels', 'not_an_image', 'corrupt', 'rate_limited', 'other')
+REFUSAL_REASONS = ('no_file', 'empty', 'too_large', 'too_many_pixels', 'not_an_image', 'corrupt', 'rate_limited',  # bad uploads
+                   'path_not_uploaded', 'too_many_files', 'bad_request', 'length_required', 'busy', 'other')   # refused by the request guard
+_GUARD_REASONS = {'request_too_large': 'too_large', 'file_too_large': 'too_large'}  # cifake_nb.app.RequestGuard's names → ours
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # seconds
 PIXEL_BUCKETS = tuple(float(s * s) for s in (32, 64, 128, 256, 512, 1024, 2048, 4096)) + (40e6,)  # width × height
 BYTE_BUCKETS = tuple(float(2**k) for k in (10, 12, 14, 16, 18, 20, 22, 24)) + (20 * 2**20,)  # 1 KiB … 16 MiB, 20 MiB
 
 _REASON_WORDS = (('no file', 'no_file'), ('no image given', 'no_file'), ('missing on the server', 'no_file'), ('too many requests', 'rate_limited'),
                  ('rate limit', 'rate_limited'), ('not a recognised image', 'not_an_image'), ('not an image', 'not_an_image'),
-                 ('corrupt', 'corrupt'), ('truncated', 'corrupt'), ('empty', 'empty'), ('no pixels', 'empty'), ('pixels', 'too_many_pixels'),
-                 (' mb', 'too_large'), ('mib', 'too_large'), ('bytes', 'too_large'))  # first match wins: order matters
+                 ('corrupt', 'corrupt'), ('truncated', 'corrupt'), ('empty', 'empty'), ('no pixels', 'empty'), (' mb', 'too_large'), ('mib', 'too_large'),
+                 ('pixels', 'too_many_pixels'), ('bytes', 'too_large'))  # first match wins: order matters
 
 def refusal_reason(error) -> str:
     "The bounded `REFUSAL_REASONS` label of a refused request's error (an exception or its message)."
@@ -608,6 +610,11 @@ class DemoMetrics:
         self.requests.labels(s, 'refused' if refused else 'error', refusal_reason(error) if refused else 'internal').inc()
         self.latency.labels(s).observe(latency_s)
 
+    def refused(self, reason: str, source: str = 'api') -> None:
+        "Count a request refused before it reached a handler (the request guard's `reason`, mapped onto `REFUSAL_REASONS`)."
+        r = _GUARD_REASONS.get(reason, reason)
+        self.requests.labels(source if source in SOURCES else 'other', 'refused', r if r in REFUSAL_REASONS else 'other').inc()
+
     def set_drift(self, report: DriftReport | None) -> None:
         "Publish the latest drift check (None: not computable, e.g. too few requests)."
         self.drift_score.set(report.score if report else math.nan)
@@ -638,7 +645,7 @@ def metrics_route(metrics: DemoMetrics, before=None):
 class DriftMonitor:
     "Drift of a live log against the model's reference profile, cached and rate-limited: the `/drift` endpoint's logic."
     def __init__(self, log_path,                 # the server's SQLite prediction log
-                 profiles,                       # reference profile(s) (see `check_log`)
+                 profiles,                       # reference profile(s) (see `check_log`), or a profile file / model folder to load
                  metrics: DemoMetrics | None = None,  # where the latest score is published
                  last: int = 500,                # window: last N answered requests
                  hours: float | None = None,     # window: last T hours
@@ -655,6 +662,7 @@ class DriftMonitor:
     def check(self) -> tuple[int, dict]:
         "Compare the window with the reference now: `(HTTP status, JSON body)`; publishes the score in `metrics`."
         try:
+            if isinstance(self.profiles, (str, Path)): self.profiles = load_profile(self.profiles)  # kept once it loads
             reps = check_log(self.log_path, self.profiles, self.last, self.hours, self.alpha, self.min_rows)
         except DriftInputError as e:
             if self.metrics: self.metrics.set_drift(None)
