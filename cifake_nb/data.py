@@ -15,10 +15,11 @@ from .images import decode_batch, DECODE_POLICY, IMG_SIZE
 
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'REAL', 'FAKE', 'CIFAR10_CLASSES', 'HUB_ID', 'DataError', 'label_map', 'category_from_path', 'Split',
-           'CIFAKE', 'fingerprint_arrays', 'hub_snapshot', 'find_source', 'parquet_label_names', 'read_parquet_rows',
-           'read_folder_rows', 'decode_parallel', 'source_key', 'default_cache_dir', 'cache_digest', 'load_cifake',
-           'default_source', 'train_val_split', 'class_counts', 'show_samples', 'duplicate_audit', 'duplicate_groups',
-           'deduplicate', 'random_flip', 'random_translate', 'Batches']
+           'CIFAKE', 'fingerprint_arrays', 'hub_revision', 'hub_snapshot', 'hub_commit', 'pinned_source', 'find_source',
+           'parquet_label_names', 'read_parquet_rows', 'read_folder_rows', 'decode_parallel', 'source_key',
+           'default_cache_dir', 'cache_digest', 'load_cifake', 'default_source', 'train_val_split', 'class_counts',
+           'show_samples', 'duplicate_audit', 'duplicate_groups', 'deduplicate', 'random_flip', 'random_translate',
+           'Batches']
 
 # %% ../nbs/00_data.ipynb #a5bd2b78
 LABEL_NAMES = ('REAL', 'FAKE')  # index = our label; FAKE (1) is the positive class
@@ -70,6 +71,7 @@ class CIFAKE:
     fingerprint: str = ''
     errors: list = field(default_factory=list)  # (split, path, reason) of rows that could not be decoded
     label_names: tuple = LABEL_NAMES
+    revision: str = ''  # Hub commit the data was read from ('' when unknown, e.g. a local folder)
     def __getitem__(self, k) -> Split: return self.splits[k]
     def __contains__(self, k): return k in self.splits
     @property
@@ -89,7 +91,8 @@ def fingerprint_arrays(splits: dict[str, Split]) -> str:
 
 # %% ../nbs/00_data.ipynb #f275adad
 _SHARD_RE = re.compile(r'^(?P<split>[A-Za-z]+)-\d+-of-\d+\.parquet$')
-_HUB_RE = re.compile(r'^[A-Za-z0-9][\w.-]*/[\w.-]+$')
+_HUB_RE = re.compile(r'^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[\w./-]+))?$')  # owner/name[@revision]
+_COMMIT_RE = re.compile(r'^[0-9a-f]{40}$')
 
 def _can_reach(host: str, port: int = 443, timeout: float = 1.0) -> bool:
     "True if a TCP connection to `host` opens within `timeout` seconds (DNS included)."
@@ -100,28 +103,64 @@ def _can_reach(host: str, port: int = 443, timeout: float = 1.0) -> bool:
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
     return bool(ok)
 
-def hub_snapshot(repo_id: str, revision: str | None = None) -> Path:
-    "Local folder holding the parquet shards of Hub dataset `repo_id` (from the cache, else downloaded)."
+def hub_revision(revision: str | None = None) -> str | None:
+    "The Hub revision to read: `revision`, else `$CIFAKE_HUB_REVISION`, else None (the dataset's default branch)."
+    return revision or os.environ.get('CIFAKE_HUB_REVISION') or None
+
+def hub_snapshot(repo_id: str,  # Hub dataset id, 'owner/name'
+                 revision: str | None = None,  # branch, tag or commit; None → `hub_revision()`
+                ) -> Path:
+    "Local folder (`.../snapshots/<commit>`) holding the parquet shards of Hub dataset `repo_id` at `revision` (from the cache, else downloaded)."
     from huggingface_hub import snapshot_download
+    revision = hub_revision(revision)
     kw = dict(repo_id=repo_id, repo_type='dataset', revision=revision, allow_patterns=['*.parquet', '*.md', '*.json'])
     try: return Path(snapshot_download(**kw, local_files_only=True))
     except Exception: pass  # not in the local cache
     offline = os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on')
     if offline or not _can_reach('huggingface.co'):
         why = 'HF_HUB_OFFLINE is set' if offline else 'huggingface.co cannot be reached'
-        raise ConnectionError(f'cannot fetch the Hub dataset {repo_id!r}: {why} and it is not in the local Hugging Face cache. '
+        at = f' at revision {revision!r}' if revision else ''
+        raise ConnectionError(f'cannot fetch the Hub dataset {repo_id!r}{at}: {why} and it is not in the local Hugging Face cache. '
                               f"Pass a local folder instead, e.g. load_cifake('../shared/cifake') (parquet shards) "
                               f"or a Kaggle-layout folder with train|test/REAL|FAKE/*.jpg.")
     return Path(snapshot_download(**kw))
 
-def find_source(source: str | os.PathLike) -> tuple[str, Path, dict[str, list[Path]]]:
+def hub_commit(root: str | os.PathLike) -> str:
+    "The Hub commit a data folder holds: a Hugging Face cache snapshot, or an `hf download --local-dir` folder (as its download recorded it); '' if unknown."
+    root = Path(root)
+    if root.parent.name == 'snapshots' and _COMMIT_RE.match(root.name): return root.name
+    commits = set()
+    for f in (root / '.cache' / 'huggingface' / 'download').glob('**/*.metadata'):  # first line: the commit of that file
+        try: first = f.read_text().split('\n', 1)[0].strip()
+        except (OSError, UnicodeDecodeError): continue
+        if _COMMIT_RE.match(first): commits.add(first)
+    return commits.pop() if len(commits) == 1 else ''  # files from several commits: no single answer
+
+def pinned_source(source: str | os.PathLike, root: Path) -> str:
+    "`source` as a dataset records it: a Hub id pinned to the commit read (`owner/name@<commit>`), anything else as given."
+    s = str(source)
+    m = _HUB_RE.match(s)
+    if m and not Path(s).expanduser().exists() and (commit := hub_commit(root)): return f"{m['repo']}@{commit}"
+    return s
+
+def find_source(source: str | os.PathLike,  # Hub id (`owner/name[@revision]`), parquet folder or Kaggle image folder
+                revision: str | None = None,  # Hub revision; None → `@revision` in `source`, `$CIFAKE_HUB_REVISION`, the default branch
+               ) -> tuple[str, Path, dict[str, list[Path]]]:
     "Resolve `source` to `(kind, root, files by split)`, kind ∈ {'parquet', 'folder'}; clear errors otherwise."
     s = str(source)
     p = Path(s).expanduser()
     if not p.exists():
-        if _HUB_RE.match(s) and not s.startswith(('.', '/', '~')): p = hub_snapshot(s)
-        else: raise FileNotFoundError(f'data source {s!r} does not exist: pass a folder of CIFAKE parquet shards '
-                                      f"(e.g. '../shared/cifake'), a Kaggle-layout folder, or a Hub id like {HUB_ID!r}")
+        m = _HUB_RE.match(s)
+        if not m or s.startswith(('.', '/', '~')):
+            raise FileNotFoundError(f'data source {s!r} does not exist: pass a folder of CIFAKE parquet shards '
+                                    f"(e.g. '../shared/cifake'), a Kaggle-layout folder, or a Hub id like {HUB_ID!r}")
+        if m['rev'] and revision and m['rev'] != revision:
+            raise ValueError(f"data source {s!r} names revision {m['rev']!r}, but revision={revision!r} was also given: pass one of them")
+        p = hub_snapshot(m['repo'], m['rev'] or revision)
+    elif revision and (got := hub_commit(p)) != revision:
+        raise ValueError(f"revision={revision!r} was asked for, but {s!r} is a local folder holding "
+                         f"{'Hub commit ' + repr(got) if got else 'data of unknown Hub revision'}: pass the Hub id to download that revision, "
+                         'or no revision to use the folder as it is')
     if p.is_file(): raise NotADirectoryError(f'data source {s!r} is a file: pass the folder that holds the parquet shards or train|test folders')
     shards: dict[str, list[Path]] = {}
     for f in sorted(p.rglob('*.parquet')):
@@ -248,13 +287,15 @@ def load_cifake(source: str | os.PathLike = HUB_ID,  # Hub id, parquet folder or
                 num_workers: int | None = None,  # decode processes; None → all cores
                 max_bad_fraction: float = 0.01,  # more undecodable rows than this (per split) is a DataError
                 progress: bool = True,  # show progress bars
+                revision: str | None = None,  # Hub revision (branch, tag, commit) of a Hub id; None → `$CIFAKE_HUB_REVISION`, else the default branch
                ) -> CIFAKE:
     "Load CIFAKE as decoded `uint8` arrays with labels REAL=0, FAKE=1 (FAKE is the positive class)."
-    kind, root, files = find_source(source)
+    kind, root, files = find_source(source, revision)
+    src, commit = pinned_source(source, root), hub_commit(root)  # what was read, recorded with the dataset
     key = source_key(kind, files)
     folder = Path(cache_dir or default_cache_dir()) / key[:24]
     if use_cache and (ds := _load_cache(folder)) is not None:
-        ds.source = str(source)  # as given now (the cache may have been written from another folder)
+        ds.source, ds.revision = src, commit  # as read now (the cache may have been written from another folder)
         return ds
     splits, errors = {}, []
     for split, fs in files.items():
@@ -271,7 +312,7 @@ def load_cifake(source: str | os.PathLike = HUB_ID,  # Hub id, parquet folder or
         paths = np.array(paths, dtype=str)
         cats = np.array([category_from_path(p) for p in paths], np.int64)
         splits[split] = Split(split, imgs[ok], labels[ok], cats[ok], paths[ok], hashes[ok])
-    ds = CIFAKE(splits, str(source), fingerprint_arrays(splits), errors)
+    ds = CIFAKE(splits, src, fingerprint_arrays(splits), errors, revision=commit)
     if use_cache: _save_cache(ds, folder)
     return ds
 
@@ -346,7 +387,7 @@ def deduplicate(ds: CIFAKE, against: str = 'test') -> CIFAKE:
         keep = np.zeros(len(s), bool); keep[first] = True
         if k != against and against in ds.splits: keep &= ~np.isin(s.hashes, ds.splits[against].hashes)
         out[k] = s.subset(np.flatnonzero(keep))
-    return CIFAKE(out, ds.source + ' (deduplicated)', fingerprint_arrays(out), ds.errors)
+    return CIFAKE(out, ds.source + ' (deduplicated)', fingerprint_arrays(out), ds.errors, revision=ds.revision)
 
 # %% ../nbs/00_data.ipynb #13898993
 def random_flip(x, generator=None):
