@@ -14,8 +14,8 @@ from .images import IMG_SIZE, MAX_PIXELS, FileReadError, ImageDecodeError, decod
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'read_image', 'default_model_dir', 'hub_model_dir',
-           'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam', 'Prediction', 'batch_threads',
-           'list_images', 'Predictor']
+           'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam', 'Prediction',
+           'batch_threads', 'list_images', 'Predictor']
 
 # %% ../nbs/07_inference.ipynb #1e8f472f
 MAX_BYTES = 20 * 2**20  # largest encoded image accepted, bytes (20 MiB)
@@ -135,6 +135,17 @@ def hub_model_dir(spec: str) -> Path:
                              'Check the repository name and your network (or login for a private repo), or pass a local model folder') from None
     return root / sub if sub else root
 
+def model_source(model_dir,  # what was asked for: None, a path, or hf://...
+                 folder: Path,  # the folder `resolve_model` found
+                ) -> str:
+    "Where a model came from, as recorded: 'default', the path given, or `hf://owner/name[/sub]@<commit>` pinned to the commit read."
+    if model_dir is None: return 'default'
+    s = str(model_dir)
+    if not (m := _HF_RE.match(s)): return s
+    for p in (folder, *folder.parents):  # the Hugging Face cache keeps each commit in snapshots/<commit>/
+        if p.parent.name == 'snapshots' and re.fullmatch(r'[0-9a-f]{40}', p.name): return f"hf://{m['repo']}{m['sub']}@{p.name}"
+    return s
+
 def resolve_model(model_dir=None) -> tuple[Path, Path]:
     "`(folder, onnx file)` of a model given as None (shipped default), a folder, its model.onnx/model.json, or `hf://...`."
     if model_dir is None:
@@ -182,7 +193,6 @@ def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> dict:
     info.setdefault('version', f"{info.get('model', 'model')}-{info['onnx_sha256'][:12]}")
     if (card := folder / 'MODEL_CARD.md').exists(): info['card'] = card.read_text()
     return info
-
 
 # %% ../nbs/07_inference.ipynb #f08730e6
 def bilinear_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -262,8 +272,8 @@ class Predictor:
                  band: float = 0.1,             # |p_fake − threshold| below this is flagged uncertain
                  providers=None):               # onnxruntime execution providers; None → CPU
         if not 0 <= band < 0.5: raise ValueError(f'band must be in [0, 0.5), got {band}')
-        self.source = 'default' if model_dir is None else str(model_dir)
         self.model_dir, self._onnx = resolve_model(model_dir)
+        self.source = model_source(model_dir, self.model_dir)  # a Hub model: pinned to the commit read
         self.info = read_model_info(self.model_dir, self._onnx)
         self.version = self.info['version']
         self.band, self.providers = band, providers
