@@ -21,10 +21,11 @@ $(BIN)/nbdev_export: requirements.txt settings.ini setup.py
 
 setup: $(BIN)/nbdev_export  ## create .venv with everything installed
 
-# nbdev_test skips the papermill run notebooks (nbs/train.ipynb, nbs/evaluate.ipynb; tests/test_train.py and
-# test_metrics_robustness.py run them through papermill) and the executed results pages (nbs/results/train_*,
-# evaluate_*: records of real runs, not tests). nbdev 2 does not read skip_file_re from settings.ini.
-NBTEST_SKIP := ^(_|\.|train|evaluate)
+# nbdev_test skips the papermill run notebooks (nbs/train.ipynb, nbs/evaluate.ipynb, nbs/monitor_report.ipynb;
+# tests/test_train.py, test_metrics_robustness.py and test_monitoring.py run them through papermill) and the executed
+# results pages (nbs/results/train_*, evaluate_*: records of real runs, not tests). nbdev 2 does not read skip_file_re
+# from settings.ini.
+NBTEST_SKIP := ^(_|\.|train|evaluate|monitor_report)
 
 test: setup  ## the test suite: every notebook (fast cells) and tests/
 	$(OFFLINE) $(BIN)/nbdev_test --n_workers 2 --do_print --timing --skip_file_re '$(NBTEST_SKIP)'
