@@ -13,6 +13,7 @@ import onnx, onnxruntime as ort
 from .data import LABEL_NAMES
 from .images import IMG_SIZE, DECODE_POLICY
 from .models import CamNet, create_model
+from .monitor import write_reference_profile
 from .train import load_checkpoint, sha256_file
 
 # %% auto #0
@@ -272,6 +273,8 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
                       calibration_images: np.ndarray | None = None,  # uint8 train/val images for static int8; None → dynamic
                       overwrite: bool = False,   # replace an existing export in out_dir
                       extra: dict | None = None, # extra sidecar keys, e.g. {'status': 'placeholder'}
+                      reference_images: int = 5000,  # validation images in reference_profile.json (drift detection); 0: none
+                      data_source=None,          # where the validation split comes from; None → cifake_nb.data.default_source()
                      ) -> dict:
     "Load a training checkpoint and write a served model folder (ONNX + model.json + MODEL_CARD.md); returns model.json."
     out = Path(out_dir)
@@ -301,7 +304,20 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
         write_json(qinfo, qdir / 'model.json'); (qdir / 'MODEL_CARD.md').write_text(model_card(qinfo))
         info['int8'] = {'folder': 'int8', 'version': qinfo['version'], 'mode': q['mode']}
         write_json(info, out / 'model.json'); (out / 'MODEL_CARD.md').write_text(model_card(info))
+        if reference_images: _write_reference(qdir, qinfo, reference_images, data_source)
+    if reference_images:
+        _write_reference(out, info, reference_images, data_source)
     return info
+
+def _write_reference(folder: Path, info: dict, n: int, source) -> None:
+    "Write the folder's reference_profile.json (cifake_nb.monitor) and record it, or why it could not be written, in model.json."
+    try:
+        p = write_reference_profile(folder, source, n)
+        info['reference_profile'] = {'file': p.name, 'images': n, 'split': 'val'}
+    except (ValueError, OSError, ConnectionError) as e:  # the model folder is still usable; /drift and cifake-drift will say what is missing
+        info['reference_profile'] = {'error': str(e)}
+        warnings.warn(f'{folder}: no reference profile for drift detection ({e}); write it later with `cifake-drift --write-reference {folder}`')
+    write_json(info, folder / 'model.json')
 
 def main(argv=None) -> int:
     "Console entry point: `cifake-export CHECKPOINT OUT_DIR [--temperature T] [--threshold P] [--quantize] [--overwrite]`; exit 0 on success, 1 with one line on bad input."
@@ -311,12 +327,14 @@ def main(argv=None) -> int:
     ap.add_argument('--metrics', default='{}', help='extra metrics as JSON, e.g. \'{"test_acc": 0.97}\'')
     ap.add_argument('--quantize', action='store_true', help='also write out_dir/int8 (dynamic quantization; use the API for static)')
     ap.add_argument('--overwrite', action='store_true')
+    ap.add_argument('--reference-images', type=int, default=5000, help='validation images in reference_profile.json for drift detection (0: none; default 5000)')
     ap.add_argument('--debug', action='store_true', help='show the full traceback on errors')
     a = ap.parse_args(argv)
     try:
         metrics = json.loads(a.metrics)
         if not isinstance(metrics, dict): raise ValueError(f'--metrics must be a JSON object, got {a.metrics!r}')
-        info = export_checkpoint(a.checkpoint, a.out_dir, a.temperature, a.threshold, a.quantize, metrics, overwrite=a.overwrite)
+        info = export_checkpoint(a.checkpoint, a.out_dir, a.temperature, a.threshold, a.quantize, metrics, overwrite=a.overwrite,
+                                 reference_images=a.reference_images)
     except (ValueError, OSError, ExportError) as e:
         if a.debug: raise
         ap.exit(1, f'cifake-export: error: {e}\n')
