@@ -12,6 +12,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import (CIFAKE, Split, Batches, LABEL_NAMES, DataError, load_cifake, default_source, train_val_split)
 from .models import create_model, count_params, list_models
+from .degrade import Degrade, degrade, degraded_copy
 from .runs import unique_dir, utc_stamp
 
 # %% auto #0
@@ -53,6 +54,8 @@ class TrainConfig:
     ema_decay: float = 0.999       # EMA of weights per step (0: off); the EMA model is evaluated and saved
     flip: bool = True              # random horizontal flips
     translate: int = 2             # random translation, pixels (reflection padded); 0: off
+    degrade: dict = field(default_factory=dict)  # degradation augmentation after flip/translate: `Degrade` field → value, e.g. {'p_blur': 0.2}; {} → off
+    select_on: str = 'val_acc'     # epoch-selection rule, fixed before the run: 'val_acc' or 'mean_clean_degraded' (mean of clean and degraded val accuracy)
     tta: bool = False              # mirror test-time augmentation when evaluating
     # system
     device: str = 'auto'           # 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...
@@ -104,9 +107,12 @@ class TrainConfig:
             v = getattr(self, k)
             if isinstance(v, float) and not math.isfinite(v): bad.append(f'{k}={v} (must be a finite number)')
             elif not lo <= v <= hi: bad.append(f'{k}={v} (must be in [{lo:g}, {hi:g}])')
-        choices = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'),
+        choices = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'), select_on=('val_acc', 'mean_clean_degraded'),
                        wandb=('offline', 'online', 'auto', 'disabled'), model=tuple(list_models()))
         bad += [f'{k}={getattr(self, k)!r} (not one of {ch})' for k, ch in choices.items() if getattr(self, k) not in ch]
+        try: active = Degrade.from_dict(self.degrade).active
+        except (ValueError, TypeError) as e: bad.append(f'degrade={self.degrade!r} ({e})'); active = True
+        if self.select_on == 'mean_clean_degraded' and not active: bad.append("select_on='mean_clean_degraded' needs degrade with a non-zero probability (a degraded validation copy to select on)")
         if self.warmup_epochs > self.epochs: bad.append(f'warmup_epochs={self.warmup_epochs} (more than epochs={self.epochs})')
         if not re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', self.device): bad.append(f"device={self.device!r} (expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps')")
         if self.run_name and not re.fullmatch(r'[\w.=+-]+', self.run_name) or self.run_name in ('.', '..'):
@@ -374,6 +380,16 @@ def _eta(history: list[dict], epochs: int) -> str:
     left = (epochs - history[-1]['epoch']) * sum(h['epoch_seconds'] for h in history) / len(history)
     return f'{int(left // 60)}:{int(left % 60):02d}'
 
+def _selection_rule(cfg: TrainConfig, deg: Degrade) -> dict:
+    "The epoch-selection rule as recorded in the checkpoint: its name, what it averages, and the degraded copy's recipe."
+    r = dict(rule=cfg.select_on, split='validation', score='val_acc' if cfg.select_on == 'val_acc' else 'mean(val_acc, val_acc_degraded)')
+    if deg.active: r['degraded_val'] = dict(kinds='one active kind per image (cifake_nb.degrade.degraded_copy)', seed=cfg.val_seed, degrade=asdict(deg))
+    return r
+
+def _select_score(rec: dict, cfg: TrainConfig) -> float:
+    "The number the selection rule maximises for one epoch's record."
+    return rec['val_acc'] if cfg.select_on == 'val_acc' else (rec['val_acc'] + rec['val_acc_degraded']) / 2
+
 class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite: the run stops instead of saving a broken model."
 
@@ -391,6 +407,8 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     tr, va = train_val_split(ds.train, cfg.n_val, cfg.val_seed)
     if cfg.train_limit: tr = tr.subset(np.sort(np.random.default_rng(cfg.seed).permutation(len(tr))[:cfg.train_limit]))
     if cfg.val_limit: va = va.subset(np.arange(min(cfg.val_limit, len(va))))
+    deg = Degrade.from_dict(cfg.degrade)  # inactive by default: no call, no random draw, the run as before
+    va_deg = degraded_copy(va.images, deg, seed=cfg.val_seed) if deg.active else None  # fixed for the whole run
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
@@ -407,7 +425,7 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     run_dir = new_run_dir(cfg) if main else None
     if world > 1:
         box = [str(run_dir) if main else None]; torch.distributed.broadcast_object_list(box, 0); run_dir = Path(box[0])
-    step, start_epoch, skip, history, best = 0, 0, 0, [], {'val_acc': -1.0}
+    step, start_epoch, skip, history, best = 0, 0, 0, [], {'val_acc': -1.0, **({'val_acc_degraded': -1.0} if deg.active else {})}
     if cfg.resume:
         info = load_resume_state(run_dir, model, ema, opt, device)
         step, start_epoch, skip, history, best = info['step'], info['epoch'], info.get('batch', 0), info['history'], info['best']
@@ -416,7 +434,7 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     meta_base = dict(model=cfg.model, model_kwargs=cfg.model_kwargs, label_names=list(LABEL_NAMES), input_size=[32, 32],
                      data_fingerprint=ds.fingerprint, data_source=ds.source, code_version=code_version(), config=asdict(cfg),
                      command=cfg.command, n_params=count_params(model), device=str(device), world_size=world,
-                     torch=torch.__version__, hardware=torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU x{os.cpu_count()}')
+                     selection=_selection_rule(cfg, deg), torch=torch.__version__, hardware=torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU x{os.cpu_count()}')
     if main:
         (run_dir / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
         print(f'run folder: {run_dir}\n{cfg.model}: {count_params(model):,} parameters on {device} (x{world}); '
@@ -427,11 +445,13 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     train_seconds = float(info.get('seconds', history[-1]['train_seconds'] if history else 0.0)) if cfg.resume else 0.0  # all segments
     for epoch in range(start_epoch, cfg.epochs):
         batches.set_epoch(epoch); fmodel.train()
+        dgen = torch.Generator(device=device).manual_seed(cfg.seed * 7919 + epoch * 31 + rank + 104_729) if deg.active else None
         t0 = time.perf_counter(); loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device); seen = 0
         bar = tqdm(batches, total=steps_per_epoch, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and main), leave=False)
         for i, (x, y) in enumerate(bar):
             if epoch == start_epoch and i < skip: continue  # resumed mid-epoch: these batches were done before
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if deg.active: x = degrade(x, deg, dgen)
             with ac:
                 out = fmodel(x); loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step(); step += 1
@@ -449,6 +469,9 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
         rec = dict(epoch=epoch + 1, step=step, train_loss=float(loss_sum) / seen, train_acc=float(correct) / seen,
                    val_loss=vloss, val_acc=accuracy(vl, va.labels), lr=sched.get_last_lr()[0], epoch_seconds=ep_time,
                    images_per_second=seen * world / ep_time, train_seconds=train_seconds)
+        if deg.active:
+            vd = predict_logits(eval_model, va_deg, cfg.eval_batch_size, tta=cfg.tta)
+            rec.update(val_loss_degraded=float(F.cross_entropy(torch.from_numpy(vd), torch.from_numpy(va.labels))), val_acc_degraded=accuracy(vd, va.labels))
         if not math.isfinite(rec['train_loss']):
             raise TrainingDiverged(f'training diverged in epoch {epoch + 1}: the loss is {rec["train_loss"]}; nothing was saved for this '
                                    f'epoch. Lower lr (now {cfg.lr}) or check the data, and run again')
@@ -457,10 +480,11 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
             with open(run_dir / 'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
             if wb: wb.log(rec, step=step)
             print(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {rec['train_loss']:.4f} acc {100 * rec['train_acc']:.2f}%  "
-                  f"val loss {vloss:.4f} acc {100 * rec['val_acc']:.2f}%  {rec['images_per_second']:,.0f} img/s  {ep_time:.1f} s  "
+                  f"val loss {vloss:.4f} acc {100 * rec['val_acc']:.2f}%" + (f" degraded {100 * rec['val_acc_degraded']:.2f}%" if deg.active else '') +
+                  f"  {rec['images_per_second']:,.0f} img/s  {ep_time:.1f} s  "
                   f"ETA {_eta(history, cfg.epochs)}", flush=True)
-            if rec['val_acc'] > best['val_acc']:  # model selection on validation only
-                best = {k: rec[k] for k in ('epoch', 'step', 'val_acc', 'val_loss')}
+            if _select_score(rec, cfg) > _select_score(best, cfg):  # model selection on validation only, by the rule fixed in cfg
+                best = {k: rec[k] for k in ('epoch', 'step', 'val_acc', 'val_loss', 'val_acc_degraded', 'val_loss_degraded') if k in rec}
                 save_checkpoint(eval_model, run_dir / 'model.safetensors', {**meta_base, 'metrics': best})
             save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch + 1, batch=0, history=history, best=best, seconds=train_seconds))
     if world > 1: torch.distributed.barrier()
