@@ -3,7 +3,7 @@
 Run: `.venv/bin/python -m pytest -q tests/test_inference.py`. Tests that need CIFAKE skip with a reason when
 the data folder (`cifake_nb.data.default_source()`, e.g. ../shared/cifake) is missing.
 """
-import io, json, os, shutil, subprocess, sys
+import hashlib, io, json, os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -136,7 +136,10 @@ def test_model_folder_errors(tmp_path):
     with pytest.raises(ModelError, match='truncated, altered'): Predictor(bad)
     info = json.loads((bad / 'model.json').read_text()); info.pop('onnx_sha256')
     (bad / 'model.json').write_text(json.dumps(info))
-    with pytest.raises(ModelError, match='onnxruntime cannot load'): Predictor(bad)  # unverifiable and broken: still a clear error
+    with pytest.raises(ModelError, match='onnx_sha256'): Predictor(bad)  # no recorded hash: refused, never loaded unverified
+    info['onnx_sha256'] = hashlib.sha256((bad / 'model.onnx').read_bytes()).hexdigest()   # hash matches, bytes still broken
+    (bad / 'model.json').write_text(json.dumps(info))
+    with pytest.raises(ModelError, match='onnxruntime cannot load'): Predictor(bad)
 
 
 def test_hub_model_from_the_local_cache(tmp_path, monkeypatch):
