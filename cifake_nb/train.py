@@ -108,7 +108,9 @@ class TrainConfig:
             if isinstance(v, float) and not math.isfinite(v): bad.append(f'{k}={v} (must be a finite number)')
             elif not lo <= v <= hi: bad.append(f'{k}={v} (must be in [{lo:g}, {hi:g}])')
         choices = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'), select_on=('val_acc', 'mean_clean_degraded'),
-                       wandb=('offline', 'online', 'auto', 'disabled'), model=tuple(list_models()))
+                       wandb=('offline', 'online', 'auto', 'disabled'))
+        if self.model not in list_models() and not self.model.startswith('timm/'):
+            bad.append(f'model={self.model!r} (not one of {list_models()})')
         bad += [f'{k}={getattr(self, k)!r} (not one of {ch})' for k, ch in choices.items() if getattr(self, k) not in ch]
         try: active = Degrade.from_dict(self.degrade).active
         except (ValueError, TypeError) as e: bad.append(f'degrade={self.degrade!r} ({e})'); active = True
@@ -445,13 +447,13 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     train_seconds = float(info.get('seconds', history[-1]['train_seconds'] if history else 0.0)) if cfg.resume else 0.0  # all segments
     for epoch in range(start_epoch, cfg.epochs):
         batches.set_epoch(epoch); fmodel.train()
-        dgen = torch.Generator(device=device).manual_seed(cfg.seed * 7919 + epoch * 31 + rank + 104_729) if deg.active else None
+        dgen = torch.Generator(device=device) if deg.active else None  # re-seeded per batch: a resumed run degrades the same way
         t0 = time.perf_counter(); loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device); seen = 0
         bar = tqdm(batches, total=steps_per_epoch, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and main), leave=False)
         for i, (x, y) in enumerate(bar):
             if epoch == start_epoch and i < skip: continue  # resumed mid-epoch: these batches were done before
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if deg.active: x = degrade(x, deg, dgen)
+            if deg.active: x = degrade(x, deg, dgen.manual_seed(((cfg.seed * 100_003 + epoch) * 1_000_003 + i) * 1024 + rank))
             with ac:
                 out = fmodel(x); loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step(); step += 1
