@@ -19,6 +19,8 @@ The clients share the machine with the server, so on a small machine the figures
 
     python scripts/bench_app.py                      # 200 round trips, 20 clients × 60 s
     python scripts/bench_app.py --duration 10 --n-seq 50
+    python scripts/bench_app.py --no-monitoring      # the same without /metrics, /drift and per-request features
+    python scripts/bench_app.py --scrape-every 1     # with a Prometheus-like scrape of /metrics every second
 """
 import argparse, os, platform, socket, statistics, subprocess, sys, tempfile, threading, time
 from pathlib import Path
@@ -63,6 +65,7 @@ def start_server(port: int, args, log_db: Path) -> subprocess.Popen:
     cmd = [sys.executable, '-c', 'from cifake_nb.app import main; main()', '--host', '127.0.0.1', '--port', str(port),
            '--log-db', str(log_db), '--concurrency', str(args.concurrency)]
     if args.model_dir: cmd += ['--model-dir', args.model_dir]
+    if args.no_monitoring: cmd += ['--no-monitoring']
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while time.time() - t0 < 120:
@@ -110,9 +113,9 @@ def http_round_trips(url: str, img: Path, n: int) -> list[float]:
     return out
 
 
-def load_test(url: str, img: Path, clients: int, duration: float, pid: int) -> dict:
-    lat, errors, lock = [], [], threading.Lock()
-    start = threading.Barrier(clients + 1); stop = threading.Event()
+def load_test(url: str, img: Path, clients: int, duration: float, pid: int, scrape_every: float = 0) -> dict:
+    lat, errors, lock, scrapes = [], [], threading.Lock(), []
+    start = threading.Barrier(clients + 1 + bool(scrape_every)); stop = threading.Event()
     def worker():
         call = HttpPredictor(url, img.read_bytes())
         start.wait()
@@ -123,7 +126,15 @@ def load_test(url: str, img: Path, clients: int, duration: float, pid: int) -> d
                 with lock: errors.append(f'{type(e).__name__}: {e}')
             else:
                 with lock: lat.append((time.perf_counter() - t) * 1e3)
+    def scraper():  # what Prometheus does: GET /metrics every `scrape_every` s (a scrape also refreshes a stale drift check)
+        http = httpx.Client(timeout=30)
+        start.wait()
+        while not stop.wait(scrape_every):
+            t = time.perf_counter(); r = http.get(url.rstrip('/') + '/metrics')
+            if r.status_code == 200 and 'cifake_requests_total' in r.text: scrapes.append((time.perf_counter() - t) * 1e3)
+            else: errors.append(f'/metrics answered {r.status_code}')
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    if scrape_every: threads.append(threading.Thread(target=scraper, daemon=True))
     for t in threads: t.start()
     start.wait(); t0 = time.perf_counter(); peak = 0.0
     while time.perf_counter() - t0 < duration:
@@ -132,7 +143,7 @@ def load_test(url: str, img: Path, clients: int, duration: float, pid: int) -> d
     for t in threads: t.join(60)
     wall = time.perf_counter() - t0
     return dict(requests=len(lat), errors=len(errors), first_errors=errors[:3], rps=len(lat) / wall,
-                p50=pct(lat, 50), p99=pct(lat, 99), peak_rss=peak, wall=wall)
+                p50=pct(lat, 50), p99=pct(lat, 99), peak_rss=peak, wall=wall, scrapes=len(scrapes), scrape_p50=pct(scrapes, 50))
 
 
 def main():
@@ -142,7 +153,10 @@ def main():
     ap.add_argument('--duration', type=float, default=60, help='load test length, s (default 60)')
     ap.add_argument('--concurrency', type=int, default=4, help="server's --concurrency (default 4)")
     ap.add_argument('--model-dir', default=None, help='model folder (default: the shipped model)')
+    ap.add_argument('--no-monitoring', action='store_true', help='serve with cifake-demo --no-monitoring (no /metrics, /drift, features)')
+    ap.add_argument('--scrape-every', type=float, default=0, help='scrape /metrics every S seconds during the load test (default 0: never)')
     args = ap.parse_args()
+    print(f'monitoring {"off" if args.no_monitoring else "on"}, /metrics scraped {"every %g s" % args.scrape_every if args.scrape_every else "never"}')
     print(f'machine: {platform.machine()}, {psutil.cpu_count()} logical CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, '
           f'load average {os.getloadavg()[0]:.1f} before the run; python {platform.python_version()}', flush=True)
     with tempfile.TemporaryDirectory() as d:
@@ -161,10 +175,11 @@ def main():
             raw = http_round_trips(url, img, args.n_seq)
             print(f'round trip via the HTTP API (httpx), {args.n_seq} sequential calls: p50 {pct(raw, 50):.1f} ms, '
                   f'p90 {pct(raw, 90):.1f} ms, p99 {pct(raw, 99):.1f} ms', flush=True)
-            r = load_test(url, img, args.clients, args.duration, proc.pid)
+            r = load_test(url, img, args.clients, args.duration, proc.pid, args.scrape_every)
             print(f'load (HTTP API): {args.clients} clients × {r["wall"]:.0f} s: {r["requests"]} requests, {r["rps"]:.1f} req/s, '
                   f'p50 {r["p50"]:.0f} ms, p99 {r["p99"]:.0f} ms, errors {r["errors"]} (target 0)', flush=True)
             if r['errors']: print('  first errors:', *r['first_errors'], sep='\n    ')
+            if args.scrape_every: print(f'  /metrics scraped {r["scrapes"]} times during the load, p50 {r["scrape_p50"]:.1f} ms')
             rss2 = rss_mb(proc.pid)
             print(f'server RSS: {rss0:.0f} MiB at start, {rss1:.0f} MiB after the round trips, peak {max(r["peak_rss"], rss2):.0f} MiB '
                   f'under load (target < 500 MB)')
