@@ -658,6 +658,14 @@ class DriftMonitor:
         self.last, self.hours, self.alpha, self.min_rows = last, hours, alpha, min_rows
         self.min_interval_s, self.max_per_minute, self.clock = min_interval_s, max_per_minute, clock
         self._lock, self._calls, self._at, self._result = threading.Lock(), [], None, None
+        # the body is public: the server's own paths are shown by name only (log file, model folder, data source)
+        self._paths = sorted({str(q) for x in (log_path, profiles) if isinstance(x, (str, Path))
+                              for q in (Path(x), Path(x).resolve())}, key=len, reverse=True)
+
+    def _public(self, text: str) -> str:
+        "`text` with this server's paths replaced by their last component."
+        for p in self._paths: text = text.replace(p, Path(p).name)
+        return text
 
     def check(self) -> tuple[int, dict]:
         "Compare the window with the reference now: `(HTTP status, JSON body)`; publishes the score in `metrics`."
@@ -667,10 +675,12 @@ class DriftMonitor:
         except DriftInputError as e:
             if self.metrics: self.metrics.set_drift(None)
             ok = e.reason in ('no_log', 'no_rows', 'too_few_rows')   # a fresh server: not yet enough traffic
-            return (200 if ok else 503), {'status': 'insufficient_data' if ok else 'unavailable', 'reason': e.reason, 'detail': str(e)}
+            return (200 if ok else 503), {'status': 'insufficient_data' if ok else 'unavailable', 'reason': e.reason, 'detail': self._public(str(e))}
         rep = max(reps, key=lambda r: r.score)
         if self.metrics: self.metrics.set_drift(rep)
-        return 200, {'status': 'drift' if any(r.drift for r in reps) else 'ok', 'checked_utc': _now_iso(), 'reports': [r.to_dict() for r in reps]}
+        out = [{**r.to_dict(), 'reference': {k: r.reference.get(k) for k in ('model_version', 'n', 'created_utc')},
+                'notes': [self._public(n) for n in r.notes]} for r in reps]   # no file paths or data source in a public answer
+        return 200, {'status': 'drift' if any(r.drift for r in reps) else 'ok', 'checked_utc': _now_iso(), 'reports': out}
 
     def refresh(self) -> tuple[int, dict]:
         "The cached result, recomputed first if older than `min_interval_s`."
