@@ -525,7 +525,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 def _err(msg: str) -> int:
-    print(f'cifake-drift: {msg}', file=sys.stderr); return 2
+    print(f'cifake-drift: error: {msg}', file=sys.stderr); return 2
 
 def main(argv: list[str] | None = None) -> int:
     "The `cifake-drift` console script: text summary (+ HTML/JSON), exit code 0 no drift, 1 drift, 2 unusable input."
