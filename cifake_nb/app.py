@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_app.ipynb #3f09189a
 from __future__ import annotations
-import argparse, asyncio, hashlib, io, json, os, sqlite3, stat, threading, time, warnings
+import argparse, asyncio, hashlib, importlib.resources, io, json, os, sqlite3, stat, threading, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -14,11 +14,12 @@ from .images import MAX_PIXELS, FileReadError, decode_image, read_file_bounded
 from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
 
 # %% auto #0
-__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'UploadError', 'upload_root',
-           'inside', 'check_size', 'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path',
-           'PredictionLog', 'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown',
-           'build_demo', 'file_paths', 'is_upload', 'sweep_uploads', 'folder_bytes', 'RequestGuard', 'create_app',
-           'parse_args', 'main']
+__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR',
+           'EXAMPLES_LABEL', 'UploadError', 'upload_root', 'inside', 'check_size', 'read_upload', 'check_pixels',
+           'cam_overlay', 'LogSchemaError', 'default_log_path', 'PredictionLog', 'result_dict', 'DemoService',
+           'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples', 'example_label', 'build_demo',
+           'file_paths', 'is_upload', 'sweep_uploads', 'folder_bytes', 'RequestGuard', 'create_app', 'parse_args',
+           'main']
 
 # %% ../nbs/08_app.ipynb #06e19e9d
 class UploadError(ValueError):
@@ -301,6 +302,18 @@ def about_markdown(info: dict,            # the model's `model.json` (`Predictor
 # %% ../nbs/08_app.ipynb #4339e8cc
 DEMO_MAX_PIXELS = 4096 * 4096  # the demo's pixel limit: any in-limit image decodes within its memory budget
 
+EXAMPLES_DIR = Path(str(importlib.resources.files('cifake_nb'))) / 'assets' / 'examples'  # shipped with the package; see its README
+EXAMPLES_LABEL = 'Examples: CIFAKE test images (click one; the true label is in its name)'
+
+def load_examples(folder: Path | None = None) -> list[dict]:
+    "The demo's example images from `examples.json` (file, true label, category, edit), or [] when none are shipped."
+    f = Path(folder or EXAMPLES_DIR) / 'examples.json'
+    return [e for e in json.loads(f.read_text()) if (f.parent / e['file']).exists()] if f.exists() else []
+
+def example_label(e: dict) -> str:
+    "How an example is captioned: its true label, category and any edit, e.g. `FAKE · frog · enlarged ×4 (bicubic)`."
+    return ' · '.join([e['label'], e['category']] + ([e['edit']] if e.get('edit') else []))
+
 _HEADER = """# Is this image real or AI-generated?
 Upload an image: a classifier trained on [CIFAKE](https://www.kaggle.com/datasets/birdy654/cifake-real-and-ai-generated-synthetic-images)
 (32×32 CIFAR-10 photos vs. Stable Diffusion images) says **REAL** or **FAKE**, and the heatmap shows where the
@@ -320,6 +333,7 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                max_batch_files: int = 32,            # files per request in the *Several images* tab
                concurrency: int = 4,                 # predictions running at once (the rest queue)
                session_capacity: int = 500,          # Gradio sessions kept in memory (each API call is one)
+               show_examples: bool = True,           # clickable CIFAKE test images (`cifake_nb/assets/examples`) under the upload box
                monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.monitor)
               ) -> gr.Blocks:
     "Build the Gradio demo (UI tabs and the `/predict` API endpoint) around a `Predictor`; launching is the caller's job."
@@ -330,6 +344,7 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
     metrics = DemoMetrics(getattr(predictor, 'version', None) or '?') if monitoring else None
     svc = DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root(), metrics=metrics, features=monitoring)
     info = dict(getattr(predictor, 'info', {}) or {})
+    examples = load_examples() if show_examples else []
 
     def api_predict(path):
         try: return svc.predict(path, 'api')[1]
@@ -340,7 +355,9 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
         except Exception as e: raise _user_error(e) from None
         seen = decode_image(data)
         big = np.asarray(Image.fromarray(seen).resize((256, 256), Image.NEAREST))
-        return label_confidences(pred), big, cam_overlay(seen, pred.heatmap), warnings_markdown(pred), res
+        truth = next((e for e in examples if Path(str(path)).name == e['file']), None)
+        verdict_md = warnings_markdown(pred) + (f'\n\n**True label of this example**: {truth["label"]}' if truth else '')
+        return label_confidences(pred), path, big, cam_overlay(seen, pred.heatmap), verdict_md, res
 
     def ui_predict_many(paths):
         paths = list(paths or [])
@@ -364,16 +381,27 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
         with gr.Tab('One image'):
             with gr.Row():
                 with gr.Column():
-                    file_in = gr.File(label='Image (JPEG, PNG, WebP, GIF, BMP)', file_types=['image'], type='filepath', height=140)
-                    run_btn = gr.Button('Detect', variant='primary')
+                    file_in = gr.File(label='Image (JPEG, PNG, WebP, GIF, BMP): drop it here', file_types=['image'],
+                                      type='filepath', height=140, elem_id='file_in')
+                    with gr.Row():
+                        run_btn = gr.Button('Detect', variant='primary')
+                        another = gr.UploadButton('Upload another image', file_types=['image'], type='filepath', elem_id='another')
                 with gr.Column():
                     verdict = gr.Label(label='Verdict', num_top_classes=2, elem_id='verdict')
                     warn_md = gr.Markdown(elem_id='warnings')
             with gr.Row():
+                upload_img = gr.Image(label='Your image, as uploaded', height=280, interactive=False, elem_id='upload_preview')
                 seen_img = gr.Image(label='What the model sees (32×32, enlarged)', height=280, interactive=False, elem_id='seen')
                 heat_img = gr.Image(label='Evidence: red → FAKE, blue → REAL', height=280, interactive=False, elem_id='heatmap')
             with gr.Accordion('API result (JSON)', open=False):
                 res_json = gr.JSON()
+            ui_outputs = [verdict, upload_img, seen_img, heat_img, warn_md, res_json]
+            if examples:
+                gr.Examples([[str(EXAMPLES_DIR / e['file'])] for e in examples], inputs=file_in, label=EXAMPLES_LABEL,
+                            example_labels=[example_label(e) for e in examples], examples_per_page=len(examples),
+                            fn=ui_predict, outputs=ui_outputs, run_on_click=True, cache_examples=False, elem_id='examples')
+                # Gradio copied the examples into its cache with their old mtimes: keep those copies from both sweepers
+                file_in.keep_in_cache.update(file_in.move_resource_to_block_cache(str(EXAMPLES_DIR / e['file'])) for e in examples)
         with gr.Tab('Several images'):
             files_in = gr.File(label=f'Images (up to {max_batch_files})', file_count='multiple', file_types=['image'], type='filepath', height=140)
             many_btn = gr.Button('Detect all', variant='primary')
@@ -389,8 +417,9 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
         api_in, api_out, api_btn = gr.File(visible=False), gr.JSON(visible=False), gr.Button(visible=False)
         api_btn.click(api_predict, api_in, api_out, api_name='predict',
                       api_description='Classify one image file as REAL or FAKE; returns a JSON object (see the docs).')
-        gr.on([run_btn.click, file_in.upload], ui_predict, file_in, [verdict, seen_img, heat_img, warn_md, res_json],
-              api_visibility='private')
+        gr.on([run_btn.click, file_in.upload], ui_predict, file_in, ui_outputs, api_visibility='private')
+        another.upload(lambda p: p, another, file_in, api_visibility='private').then(ui_predict, file_in, ui_outputs,
+                                                                                   api_visibility='private')
         gr.on([many_btn.click, files_in.upload], ui_predict_many, files_in, [gallery, table], api_visibility='private')
     demo.queue(default_concurrency_limit=concurrency)
     demo.state_session_capacity = session_capacity  # read by `mount_gradio_app`; pass it to `launch` too
@@ -415,12 +444,14 @@ def is_upload(path, root: Path, max_bytes: int) -> bool:
     except (OSError, ValueError): return False
     return stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
 
-def sweep_uploads(root: Path, max_age_s: float) -> tuple[int, int]:
-    "Delete files under `root` older than `max_age_s` seconds and the folders left empty: `(files deleted, bytes freed)`."
+def sweep_uploads(root: Path, max_age_s: float, keep=frozenset()) -> tuple[int, int]:
+    "Delete files under `root` older than `max_age_s` seconds (except the paths in `keep`) and the folders left empty: `(files deleted, bytes freed)`."
     n = freed = 0; cutoff = time.time() - max_age_s
+    keep = {os.path.realpath(k) for k in keep}
     for d, dirs, files in os.walk(root, topdown=False):
         for f in files:
             p = os.path.join(d, f)
+            if os.path.realpath(p) in keep: continue
             try:
                 st = os.lstat(p)
                 if st.st_mtime < cutoff: os.unlink(p); n += 1; freed += st.st_size
@@ -580,7 +611,8 @@ def create_app(demo: gr.Blocks,
     async def lifespan(app):
         async def sweep():
             while True:
-                await asyncio.to_thread(sweep_uploads, root, upload_ttl_s)
+                keep = set().union(*(getattr(b, 'keep_in_cache', set()) for b in demo.blocks.values()))  # example files
+                await asyncio.to_thread(sweep_uploads, root, upload_ttl_s, keep)
                 await asyncio.sleep(min(60.0, upload_ttl_s / 4))
         task = asyncio.create_task(sweep())
         try: yield

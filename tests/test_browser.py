@@ -1,6 +1,7 @@
 """The demo in a real browser: headless Chromium (the system's /usr/bin/chromium, driven by Playwright)
 uploads images and checks that the verdict, the heatmap, the error pop-up and the batch table appear.
-Screenshots go to tests/artifacts/ (git-ignored). Skipped when /usr/bin/chromium is missing:
+It serves the app as `cifake-demo` does (`create_app`: the request guard in front of Gradio). Screenshots go to
+tests/artifacts/ (the demo with an example clicked is committed there, to be looked at). Skipped when /usr/bin/chromium is missing:
 install it with `apt-get install -y chromium` (never `playwright install`).
 """
 import io, os, re, socket
@@ -39,12 +40,18 @@ def cifake_images(n: int) -> list[bytes]:
 def demo_url(tmp_path_factory):
     from cifake_nb.app import build_demo
     from cifake_nb.inference import Predictor
+    import threading, time, uvicorn
+    from cifake_nb.app import create_app
     demo = build_demo(Predictor(), log_path=tmp_path_factory.mktemp('browser') / 'log.sqlite')
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=demo.service.max_bytes)
+    srv = uvicorn.Server(uvicorn.Config(create_app(demo), host='127.0.0.1', port=port, log_level='warning'))
+    t = threading.Thread(target=srv.run, daemon=True); t.start()
+    for _ in range(400):
+        if srv.started: break
+        time.sleep(0.05)
     yield f'http://127.0.0.1:{port}/', demo
-    demo.close()
+    srv.should_exit = True; t.join(10)
 
 
 @pytest.fixture(scope='module')
@@ -101,3 +108,24 @@ def test_about_tab(page, demo_url):
     sync_api.expect(page.get_by_text(version).first).to_be_visible()
     sync_api.expect(page.get_by_text('Model card')).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / 'demo_about.png'), full_page=True, animations='disabled')
+
+
+def test_example_click_and_upload_another(page, demo_url, tmp_path):
+    "A visitor without an image clicks an example; then uploads another image without clearing the first."
+    from cifake_nb.app import EXAMPLES_DIR, example_label, load_examples
+    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
+    examples = load_examples(); assert examples, 'no examples shipped'
+    first = next(e for e in examples if e['label'] == 'FAKE' and not e.get('edit'))
+    expected = demo_url[1].service.predictor.predict(EXAMPLES_DIR / first['file'])
+    page.get_by_text(example_label(first), exact=True).click()
+    sync_api.expect(page.locator('#verdict')).to_contain_text(expected.label)
+    sync_api.expect(page.locator('#warnings')).to_contain_text(f"True label of this example: {first['label']}")
+    sync_api.expect(page.locator('#upload_preview img')).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / 'demo_example_clicked.png'), full_page=True, animations='disabled')
+    other = next(e for e in examples if e['label'] == 'REAL')
+    want = demo_url[1].service.predictor.predict(EXAMPLES_DIR / other['file'])
+    f = tmp_path / 'another.jpg'; f.write_bytes((EXAMPLES_DIR / other['file']).read_bytes())
+    page.get_by_test_id('Upload another image-upload-button').set_input_files(str(f))   # the box still holds the example
+    sync_api.expect(page.locator('#verdict')).to_contain_text(want.label)
+    sync_api.expect(page.locator('#warnings')).not_to_contain_text('True label')   # a visitor's own file has no known label
