@@ -17,6 +17,8 @@ def main():
     g.add_argument('--checkpoint', default=None, help='run folder or model.safetensors, scored with torch')
     ap.add_argument('--temperature', type=float, default=1.0, help='with --checkpoint: softmax temperature')
     ap.add_argument('--threshold', type=float, default=0.5, help='with --checkpoint: decision threshold on p_fake')
+    ap.add_argument('--fit-on-val', action='store_true', help='with --checkpoint: fit temperature and threshold on its clean validation split '
+                    '(as evaluate.ipynb does: NLL temperature, accuracy-maximising threshold), instead of --temperature/--threshold')
     ap.add_argument('--source', default=None, help='data source (default: cifake_nb.data.default_source())')
     ap.add_argument('--n', type=int, default=2000, help='test images, stratified by label (half REAL, half FAKE)')
     ap.add_argument('--seed', type=int, default=0, help='seeds the sample and the random edits')
@@ -30,7 +32,15 @@ def main():
     idx = stratified_sample(ds.test.labels, a.n, a.seed)
     if a.checkpoint:
         from cifake_nb.train import load_checkpoint
-        m, meta = load_checkpoint(a.checkpoint); fn, thr = torch_scores(m, a.temperature), a.threshold
+        m, meta = load_checkpoint(a.checkpoint)
+        if a.fit_on_val:
+            from cifake_nb.data import train_val_split
+            from cifake_nb.metrics import fit_temperature, choose_threshold, fake_probability
+            from cifake_nb.train import predict_logits
+            c = meta['config']; _, val = train_val_split(ds.train, c['n_val'], c['val_seed'])
+            lv = predict_logits(m, val.images); a.temperature = fit_temperature(lv, val.labels)
+            a.threshold = choose_threshold(val.labels, fake_probability(lv, a.temperature))
+        fn, thr = torch_scores(m, a.temperature), a.threshold
         name = f"{meta['model']} {meta.get('model_kwargs', {})} from {a.checkpoint} (torch, T={a.temperature}, threshold {thr})"
     else:
         from cifake_nb.inference import Predictor
