@@ -27,7 +27,7 @@ TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.che
     'epochs': (1, 10_000), 'batch_size': (1, 65_536), 'lr': (1e-8, 10.0), 'momentum': (0.0, 0.9999),
     'weight_decay': (0.0, 1.0), 'warmup_epochs': (0.0, 10_000.0), 'label_smoothing': (0.0, 0.5), 'ema_decay': (0.0, 0.999999),
     'translate': (0, 8), 'threads': (0, 1024), 'seed': (0, 2**32 - 1), 'eval_batch_size': (1, 65_536),
-    'checkpoint_every': (0, 10**9)}
+    'checkpoint_every': (0, 10**9), 'progress_every_s': (0.0, 86_400.0)}
 
 @dataclass
 class TrainConfig:
@@ -76,6 +76,7 @@ class TrainConfig:
     wandb: str = 'offline'         # 'offline', 'online', 'auto' (online if a W&B key is configured) or 'disabled'
     wandb_project: str = 'cifake_nb'
     progress: bool = True          # progress bars
+    progress_every_s: float = 30.0 # also print a progress line (step, img/s, ETA) this often inside an epoch, seconds (0: off)
     command: str = ''              # how the run was launched (recorded in the checkpoint)
 
     @classmethod
@@ -448,7 +449,7 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         batches.set_epoch(epoch); fmodel.train()
         dgen = torch.Generator(device=device) if deg.active else None  # re-seeded per batch: a resumed run degrades the same way
-        t0 = time.perf_counter(); loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device); seen = 0
+        t0 = last_note = time.perf_counter(); loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device); seen = 0
         bar = tqdm(batches, total=steps_per_epoch, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and main), leave=False)
         for i, (x, y) in enumerate(bar):
             if epoch == start_epoch and i < skip: continue  # resumed mid-epoch: these batches were done before
@@ -459,6 +460,11 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step(); step += 1
             if ema: ema.update(model, step)
             loss_sum += loss.detach() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
+            if main and time.perf_counter() - last_note > cfg.progress_every_s > 0:  # a line now and then inside long epochs
+                last_note = time.perf_counter(); rate = seen * world / (last_note - t0)
+                left = ((steps_per_epoch - i - 1) + (cfg.epochs - epoch - 1) * steps_per_epoch) * cfg.batch_size / rate
+                print(f'  epoch {epoch + 1}/{cfg.epochs} step {i + 1}/{steps_per_epoch}  {rate:,.0f} img/s  '
+                      f'ETA {int(left // 60)}:{int(left % 60):02d} (training only)', flush=True)
             if main and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                 save_resume_state(run_dir, model, ema, opt, dict(step=step, epoch=epoch, batch=i + 1, history=history, best=best,
                                                                  seconds=train_seconds + time.perf_counter() - t0))
