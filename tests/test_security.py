@@ -26,23 +26,28 @@ def free_port() -> int:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
+def serve(argv: list[str], env: dict, port: int) -> tuple[subprocess.Popen, str]:
+    "Start a demo server process from the repository root (no $PORT) and wait until /healthz answers: `(process, url)`."
+    env = {k: v for k, v in env.items() if k != 'PORT'}
+    proc = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(240):
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            if httpx.get(f'{url}/healthz', timeout=1).status_code == 200: return proc, url
+        except httpx.TransportError: time.sleep(0.25)
+    proc.kill(); raise AssertionError(f'{argv} did not answer /healthz within a minute')
+
+
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
     "A `cifake-demo` subprocess with its own upload folder and log; yields (url, process, upload folder, log path)."
     d = tmp_path_factory.mktemp('sec')
     uploads, log = d / 'gradio', d / 'log.sqlite'
-    port = free_port()
     env = {**os.environ, 'GRADIO_TEMP_DIR': str(uploads), 'CIFAKE_LOG_DB': str(log), 'GRADIO_ANALYTICS_ENABLED': 'False'}
-    env.pop('PORT', None)
-    proc = subprocess.Popen([sys.executable, '-c', 'from cifake_nb.app import main; main()', '--port', str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f'http://127.0.0.1:{port}'
+    port = free_port()
+    proc, url = serve([sys.executable, '-c', 'from cifake_nb.app import main; main()', '--port', str(port)], env, port)
     try:
-        for _ in range(240):
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(f'{url}/healthz', timeout=1).status_code == 200: break
-            except httpx.TransportError: time.sleep(0.25)
         yield url, proc, uploads, log
     finally:
         proc.terminate()
@@ -212,16 +217,8 @@ def test_space_entry_point_serves_behind_the_guard(tmp_path):
     "`python app.py` (the Hugging Face Space) serves the same guarded app as `cifake-demo`, on $GRADIO_SERVER_PORT."
     port = free_port()
     env = {**os.environ, 'GRADIO_SERVER_PORT': str(port), 'GRADIO_TEMP_DIR': str(tmp_path / 'g'), 'CIFAKE_LOG_DB': str(tmp_path / 'l.sqlite')}
-    env.pop('PORT', None)
-    proc = subprocess.Popen([sys.executable, 'app.py'], cwd=Path(__file__).resolve().parents[1], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f'http://127.0.0.1:{port}'
+    proc, url = serve([sys.executable, 'app.py'], env, port)
     try:
-        for _ in range(240):
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(f'{url}/healthz', timeout=1).status_code == 200: break
-            except httpx.TransportError: time.sleep(0.25)
         r = httpx.post(f'{url}/gradio_api/call/predict', json={'data': [file_data('/dev/zero')]}, timeout=5)
         assert (r.status_code, r.json()['error']) == (400, REFUSAL)
     finally:
