@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #cfb93c1b
 from __future__ import annotations
-import copy, dataclasses, datetime, hashlib, json, math, os, re, subprocess, sys, time, types, typing, warnings
+import copy, dataclasses, datetime, hashlib, json, math, os, platform, re, subprocess, sys, time, types, typing, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -19,7 +19,8 @@ from .runs import unique_dir, utc_stamp
 __all__ = ['TRAIN_RANGES', 'TrainConfig', 'CheckpointError', 'code_version', 'sha256_file', 'save_checkpoint', 'read_meta',
            'load_checkpoint', 'predict_logits', 'accuracy', 'EMA', 'lr_factor', 'make_optimizer', 'save_resume_state',
            'load_resume_state', 'dist_info', 'setup_distributed', 'average_buffers', 'pick_device', 'new_run_dir',
-           'plot_history', 'seed_everything', 'TrainingDiverged', 'train', 'parse_overrides', 'cli', 'main']
+           'plot_history', 'seed_everything', 'hardware_name', 'TrainingDiverged', 'train', 'parse_overrides', 'cli',
+           'main']
 
 # %% ../nbs/02_train.ipynb #608fbf28
 TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
@@ -59,7 +60,8 @@ class TrainConfig:
     tta: bool = False              # mirror test-time augmentation when evaluating
     # system
     device: str = 'auto'           # 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...
-    amp: bool = True               # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = True               # bfloat16 autocast on CUDA
+    cpu_amp: bool = False          # bfloat16 autocast for training steps on CPU where oneDNN supports it (AVX-512 BF16/AMX); else fp32 with a note
     channels_last: bool = True     # NHWC memory format (faster on CPU and tensor cores)
     compile: bool = False          # torch.compile the model (first steps pay the compile time)
     threads: int = 0               # CPU threads for torch (0: all cores)
@@ -383,6 +385,22 @@ def _eta(history: list[dict], epochs: int) -> str:
     left = (epochs - history[-1]['epoch']) * sum(h['epoch_seconds'] for h in history) / len(history)
     return f'{int(left // 60)}:{int(left % 60):02d}'
 
+def hardware_name(device=None) -> str:
+    "The accelerator or CPU model a run used, e.g. 'NVIDIA H200' or 'AMD EPYC 9B14 (2 cores)' — never a machine path or host name."
+    device = torch.device(device or 'cpu')
+    if device.type == 'cuda': return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine()
+    try: name = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): pass
+    return f'{name} ({os.cpu_count()} cores)'
+
+def _autocast(device: torch.device, cfg: TrainConfig, say: bool = True):
+    "The autocast context of the training step: bf16 on CUDA (`amp`), bf16 on CPU (`cpu_amp`) when oneDNN has bf16 kernels, else off."
+    if device.type == 'cuda': return torch.autocast('cuda', torch.bfloat16, enabled=cfg.amp)
+    ok = cfg.cpu_amp and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if cfg.cpu_amp and not ok and say: print('cpu_amp: this CPU has no bf16 support in oneDNN (AVX-512 BF16 or AMX); training in fp32')
+    return torch.autocast('cpu', torch.bfloat16, enabled=bool(ok))
+
 def _selection_rule(cfg: TrainConfig, deg: Degrade) -> dict:
     "The epoch-selection rule as recorded in the checkpoint: its name, what it averages, and the degraded copy's recipe."
     r = dict(rule=cfg.select_on, split='validation', score='val_acc' if cfg.select_on == 'val_acc' else 'mean(val_acc, val_acc_degraded)')
@@ -437,13 +455,13 @@ def train(cfg: TrainConfig, data: CIFAKE | None = None) -> dict:
     meta_base = dict(model=cfg.model, model_kwargs=cfg.model_kwargs, label_names=list(LABEL_NAMES), input_size=[32, 32],
                      data_fingerprint=ds.fingerprint, data_source=ds.source, code_version=code_version(), config=asdict(cfg),
                      command=cfg.command, n_params=count_params(model), device=str(device), world_size=world,
-                     selection=_selection_rule(cfg, deg), torch=torch.__version__, hardware=torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU x{os.cpu_count()}')
+                     selection=_selection_rule(cfg, deg), torch=torch.__version__, hardware=hardware_name(device))
     if main:
         (run_dir / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
         print(f'run folder: {run_dir}\n{cfg.model}: {count_params(model):,} parameters on {device} (x{world}); '
               f'{len(tr):,} train / {len(va):,} val images; {steps_per_epoch} steps/epoch × {cfg.epochs} epochs')
     wb = _wandb_run(cfg, run_dir) if main else None
-    ac = torch.autocast('cuda', torch.bfloat16) if (device.type == 'cuda' and cfg.amp) else torch.autocast('cpu', enabled=False)
+    ac = _autocast(device, cfg, main)
     order_head = batches.indices()[:64].tolist() if start_epoch == 0 else None
     train_seconds = float(info.get('seconds', history[-1]['train_seconds'] if history else 0.0)) if cfg.resume else 0.0  # all segments
     for epoch in range(start_epoch, cfg.epochs):
