@@ -3,7 +3,7 @@
 Run by hand (not in the tests): `make bench-data` or `.venv/bin/python scripts/bench_data.py [source]`.
 Prints wall time and peak resident memory (this process plus its decode workers) for each phase.
 """
-import argparse, os, resource, sys, tempfile, time, subprocess, json
+import argparse, os, sys, tempfile, subprocess, json
 
 CHILD = r'''
 import json, resource, sys, time

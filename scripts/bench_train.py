@@ -5,8 +5,7 @@ Run by hand (not in the tests), on an otherwise idle machine:
 The run goes through `cifake-run train` (papermill, a new run folder) exactly like a normal run. The model
 is selected on the validation split during training; the test split is evaluated once, here, at the end.
 """
-import argparse, json, os, platform, resource, sys, time
-from pathlib import Path
+import argparse, json, os, platform, resource, time
 import numpy as np
 
 def main():

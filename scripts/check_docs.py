@@ -277,7 +277,6 @@ def site_url_of(site: Path) -> str:
 def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = None, label: str = '') -> list[str]:
     """Problems Quarto would fail on or mis-render in the processed site folder `site` (nbdev's _proc/),
     whose configuration is `cfg_path` (default site/_quarto.yml). `label` prefixes page names in messages."""
-    import yaml
     bad = []
     cfg_path = cfg_path or site / '_quarto.yml'
     cfg = _yaml(cfg_path.read_text(), cfg_path.name, bad) if cfg_path.exists() else None

@@ -11,7 +11,7 @@ the Space (`sdk: gradio`, `sdk_version` = the gradio pin of requirements-serve.t
 shipped model's card. Used by .github/workflows/deploy.yaml.
 """
 from __future__ import annotations
-import argparse, re, shutil, sys
+import argparse, re, shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,7 @@
-"""Shared test settings: offline hubs and W&B, headless plots, the real CIFAKE data location."""
+"""Shared test settings: offline hubs and W&B, headless plots, and where the real CIFAKE is.
+
+Tests that need the real data take the `data_dir`, `cifake` or `cifake_test_parquet` fixture. Without the data
+they all skip from one place, so `pytest -rs` folds them into ONE line saying why and what to do."""
 import os
 from pathlib import Path
 import pytest
@@ -8,14 +11,42 @@ for k, v in dict(HF_HUB_OFFLINE='1', HF_DATASETS_OFFLINE='1', WANDB_MODE='offlin
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get('CIFAKE_SOURCE', ROOT.parent / 'shared' / 'cifake'))
+TEST_SHARD = DATA / 'data' / 'test-00000-of-00001.parquet'
+NO_DATA = (f'needs the real CIFAKE, not found at {DATA}: set CIFAKE_SOURCE to its parquet folder '
+           '(or put it at ../shared/cifake) to run these')
+_NO_DATA_LINE = next(i for i, line in enumerate(Path(__file__).read_text().splitlines(), 1) if line.startswith('NO_DATA'))
+
+
+def pytest_report_header(config):
+    return f'data: {DATA} (real CIFAKE)' if DATA.exists() else f'data: none at {DATA}; tests that need the real CIFAKE skip'
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    "Every skip for missing data is reported at this file, so `-rs` folds them into one line however many tests skip."
+    rep = yield
+    if rep.skipped and isinstance(rep.longrepr, tuple) and NO_DATA in str(rep.longrepr[2]):
+        rep.longrepr = (__file__, _NO_DATA_LINE, rep.longrepr[2])
+    return rep
+
 
 @pytest.fixture(scope='session')
 def root(): return ROOT
 
+
 @pytest.fixture(scope='session')
 def data_dir():
-    if not DATA.exists(): pytest.skip(f'CIFAKE data not found at {DATA} (set CIFAKE_SOURCE)')
+    "The real CIFAKE parquet folder; skips the test (one shared reason) when it is absent."
+    if not DATA.exists(): pytest.skip(NO_DATA)
     return DATA
+
+
+@pytest.fixture(scope='session')
+def cifake_test_parquet(data_dir):
+    "The CIFAKE test shard (original JPEG bytes)."
+    if not TEST_SHARD.exists(): pytest.skip(f'{data_dir} has no {TEST_SHARD.name}: expected the parquet layout data/test-*.parquet')
+    return TEST_SHARD
+
 
 @pytest.fixture(scope='session')
 def cifake(data_dir):

@@ -13,10 +13,8 @@ from cifake_nb.monitor import predict_with_features, write_feature_log
 
 ROOT = Path(__file__).resolve().parents[1]
 MON = ROOT / 'monitoring'
-TEST_PARQUET = ROOT.parent / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.parquet'
 PROMTOOL = shutil.which('promtool')
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian: apt-get install prometheus; .ci/run installs it)")
-needs_data = pytest.mark.skipif(not TEST_PARQUET.exists(), reason=f'CIFAKE test split not found at {TEST_PARQUET}')
 
 
 # ---------------------------------------------------------------- promtool
@@ -53,11 +51,11 @@ def run_drift(*args):
 
 
 @pytest.fixture(scope='module')
-def traffic():
+def traffic(cifake_test_parquet):
     "The shipped predictor and 200 seeded-random CIFAKE test files (original bytes)."
     import pyarrow.parquet as pq
     from cifake_nb.inference import Predictor
-    blobs = pq.read_table(TEST_PARQUET, columns=['image']).column('image').combine_chunks().field('bytes').to_pylist()
+    blobs = pq.read_table(cifake_test_parquet, columns=['image']).column('image').combine_chunks().field('bytes').to_pylist()
     idx = np.random.default_rng(0).choice(len(blobs), 200, replace=False)
     return Predictor(), [blobs[i] for i in idx]
 
@@ -77,7 +75,6 @@ def make_log(path, predictor, blobs, version=None) -> Path:
     return write_feature_log(path, [predict_with_features(predictor, b)[1] for b in blobs], version or predictor.version)
 
 
-@needs_data
 def test_clean_traffic_exits_0(traffic, tmp_path):
     predictor, blobs = traffic
     log = make_log(tmp_path / 'clean.sqlite', predictor, blobs)
@@ -89,7 +86,6 @@ def test_clean_traffic_exits_0(traffic, tmp_path):
     assert 'data:image/png;base64,' in (tmp_path / 'r.html').read_text()
 
 
-@needs_data
 @pytest.mark.parametrize('shift, expected', [(blur, {'laplacian_var'}), (upscale, {'width', 'height'})], ids=['blur', 'upscale'])
 def test_shifted_traffic_exits_1_naming_features(traffic, tmp_path, shift, expected):
     predictor, blobs = traffic
@@ -100,7 +96,6 @@ def test_shifted_traffic_exits_1_naming_features(traffic, tmp_path, shift, expec
     assert expected <= named, r.stdout
 
 
-@needs_data
 def test_a_window_of_shifted_requests_after_clean_ones(traffic, tmp_path):
     "The window is the last N requests: 200 clean ones, then 100 upscaled; --last 100 sees only the shift, the whole log both."
     predictor, blobs = traffic
@@ -112,7 +107,6 @@ def test_a_window_of_shifted_requests_after_clean_ones(traffic, tmp_path):
     assert r.returncode == 0, r.stdout
 
 
-@needs_data
 def test_unusable_input_exits_2_with_one_line(traffic, tmp_path):
     predictor, blobs = traffic
     log = make_log(tmp_path / 'log.sqlite', predictor, blobs[:50])
@@ -146,7 +140,6 @@ def test_unusable_input_exits_2_with_one_line(traffic, tmp_path):
     assert r.returncode == 2 and 'no answered requests with monitoring features in the window' in r.stderr, r.stderr
 
 
-@needs_data
 def test_version_specific_reference(traffic, tmp_path):
     "A log of another model version is compared with that version's profile when it is given."
     predictor, blobs = traffic
@@ -169,8 +162,7 @@ def test_shipped_model_has_a_reference_profile():
 
 # ---------------------------------------------------------------- the papermill report
 
-@needs_data
-def test_report_notebook(tmp_path):
+def test_report_notebook(tmp_path, cifake_test_parquet):
     pm = pytest.importorskip('papermill')
     out = tmp_path / 'report.ipynb'
     pm.execute_notebook(str(ROOT / 'nbs' / 'monitor_report.ipynb'), str(out), parameters={'demo_requests': 60, 'demo_blurred': 40, 'out_dir': str(tmp_path)},
