@@ -37,7 +37,8 @@ CIFAKE_TEST = ROOT.parent / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def sample_image(path: Path) -> Path:
@@ -48,8 +49,11 @@ def sample_image(path: Path) -> Path:
     else:
         import io
         from PIL import Image
-        buf = io.BytesIO(); Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, 'JPEG'); b = buf.getvalue()
-    path.write_bytes(b); return path
+        buf = io.BytesIO()
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, 'JPEG')
+        b = buf.getvalue()
+    path.write_bytes(b)
+    return path
 
 
 def rss_mb(pid: int) -> float:
@@ -74,7 +78,8 @@ def start_server(port: int, args, log_db: Path) -> subprocess.Popen:
             if httpx.get(f'http://127.0.0.1:{port}/healthz', timeout=1).status_code == 200: return proc
         except httpx.TransportError: pass
         time.sleep(0.2)
-    proc.kill(); sys.exit('server did not answer /healthz within 120 s')
+    proc.kill()
+    sys.exit('server did not answer /healthz within 120 s')
 
 
 def round_trips(url: str, img: Path, n: int, **client_kw) -> list[float]:
@@ -82,7 +87,9 @@ def round_trips(url: str, img: Path, n: int, **client_kw) -> list[float]:
     for _ in range(5): c.predict(handle_file(str(img)), api_name='/predict')  # warm-up
     out = []
     for _ in range(n):
-        t = time.perf_counter(); c.predict(handle_file(str(img)), api_name='/predict'); out.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        c.predict(handle_file(str(img)), api_name='/predict')
+        out.append((time.perf_counter() - t) * 1e3)
     return out
 
 
@@ -109,19 +116,24 @@ def http_round_trips(url: str, img: Path, n: int) -> list[float]:
     for _ in range(5): call()
     out = []
     for _ in range(n):
-        t = time.perf_counter(); call(); out.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - t) * 1e3)
     return out
 
 
 def load_test(url: str, img: Path, clients: int, duration: float, pid: int, scrape_every: float = 0) -> dict:
     lat, errors, lock, scrapes = [], [], threading.Lock(), []
-    start = threading.Barrier(clients + 1 + bool(scrape_every)); stop = threading.Event()
+    start = threading.Barrier(clients + 1 + bool(scrape_every))
+    stop = threading.Event()
     def worker():
         call = HttpPredictor(url, img.read_bytes())
         start.wait()
         while not stop.is_set():
             t = time.perf_counter()
-            try: res = call(); assert res['label'] in ('REAL', 'FAKE'), res
+            try:
+                res = call()
+                assert res['label'] in ('REAL', 'FAKE'), res
             except Exception as e:
                 with lock: errors.append(f'{type(e).__name__}: {e}')
             else:
@@ -130,15 +142,19 @@ def load_test(url: str, img: Path, clients: int, duration: float, pid: int, scra
         http = httpx.Client(timeout=30)
         start.wait()
         while not stop.wait(scrape_every):
-            t = time.perf_counter(); r = http.get(url.rstrip('/') + '/metrics')
+            t = time.perf_counter()
+            r = http.get(url.rstrip('/') + '/metrics')
             if r.status_code == 200 and 'cifake_requests_total' in r.text: scrapes.append((time.perf_counter() - t) * 1e3)
             else: errors.append(f'/metrics answered {r.status_code}')
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
     if scrape_every: threads.append(threading.Thread(target=scraper, daemon=True))
     for t in threads: t.start()
-    start.wait(); t0 = time.perf_counter(); peak = 0.0
+    start.wait()
+    t0 = time.perf_counter()
+    peak = 0.0
     while time.perf_counter() - t0 < duration:
-        peak = max(peak, rss_mb(pid)); time.sleep(0.5)
+        peak = max(peak, rss_mb(pid))
+        time.sleep(0.5)
     stop.set()
     for t in threads: t.join(60)
     wall = time.perf_counter() - t0

@@ -33,37 +33,46 @@ GRID = (5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000)
 
 def jpeg_like(img: Image.Image, src: Image.Image) -> bytes:
     "Encode `img` as JPEG with the quantisation tables and 4:2:0 subsampling of the original file `src` (only the pixels change)."
-    buf = io.BytesIO(); img.save(buf, 'JPEG', qtables=src.quantization, subsampling=2); return buf.getvalue()
+    buf = io.BytesIO()
+    img.save(buf, 'JPEG', qtables=src.quantization, subsampling=2)
+    return buf.getvalue()
 
 
 def shift_rejpeg(q):
     def f(b, rng):
-        buf = io.BytesIO(); Image.open(io.BytesIO(b)).convert('RGB').save(buf, 'JPEG', quality=q); return buf.getvalue()
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(b)).convert('RGB').save(buf, 'JPEG', quality=q)
+        return buf.getvalue()
     return f
 
 
 def shift_blur(radius):
     def f(b, rng):
-        src = Image.open(io.BytesIO(b)); return jpeg_like(src.convert('RGB').filter(ImageFilter.GaussianBlur(radius)), src)
+        src = Image.open(io.BytesIO(b))
+        return jpeg_like(src.convert('RGB').filter(ImageFilter.GaussianBlur(radius)), src)
     return f
 
 
 def shift_noise(sigma):
     def f(b, rng):
-        src = Image.open(io.BytesIO(b)); a = np.asarray(src.convert('RGB'), np.float64)
+        src = Image.open(io.BytesIO(b))
+        a = np.asarray(src.convert('RGB'), np.float64)
         return jpeg_like(Image.fromarray(np.clip(a + rng.normal(0, sigma, a.shape), 0, 255).round().astype(np.uint8)), src)
     return f
 
 
 def shift_upscale(side):
     def f(b, rng):
-        buf = io.BytesIO(); Image.open(io.BytesIO(b)).convert('RGB').resize((side, side), Image.BICUBIC).save(buf, 'JPEG', quality=75)
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(b)).convert('RGB').resize((side, side), Image.BICUBIC).save(buf, 'JPEG', quality=75)
         return buf.getvalue()
     return f
 
 
 def shift_png(b, rng):
-    buf = io.BytesIO(); Image.open(io.BytesIO(b)).convert('RGB').save(buf, 'PNG'); return buf.getvalue()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(b)).convert('RGB').save(buf, 'PNG')
+    return buf.getvalue()
 
 
 def untouched(b, rng): return b

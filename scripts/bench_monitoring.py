@@ -23,7 +23,8 @@ TEST = Path(__file__).resolve().parents[2] / 'shared' / 'cifake' / 'data' / 'tes
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--blocks', type=int, default=10); ap.add_argument('--block', type=int, default=200)
+    ap.add_argument('--blocks', type=int, default=10)
+    ap.add_argument('--block', type=int, default=200)
     a = ap.parse_args()
     blobs = pq.read_table(TEST, columns=['image']).column('image').combine_chunks().field('bytes').to_pylist()[:a.block]
     predictor = Predictor()
@@ -31,7 +32,9 @@ def main():
         log = PredictionLog(Path(d) / 'log.sqlite')
         off = DemoService(predictor, log, features=False)
         on = DemoService(predictor, log, metrics=DemoMetrics(predictor.version))
-        for b in blobs[:20]: off.predict(b); on.predict(b)  # warm-up
+        for b in blobs[:20]:
+            off.predict(b)
+            on.predict(b)  # warm-up
         per = {'off': [], 'on': []}
         for _ in range(a.blocks):
             for name, svc in (('off', off), ('on', on)):
@@ -41,13 +44,17 @@ def main():
         m_off, m_on = statistics.median(per['off']), statistics.median(per['on'])
         print(f'DemoService.predict, 32×32 CIFAKE JPEG, log on, {a.blocks} alternating blocks of {a.block}: '
               f'monitoring off {m_off:.3f} ms, on {m_on:.3f} ms per request (median of blocks): +{m_on - m_off:.3f} ms')
-        t = time.perf_counter(); n = 200
+        t = time.perf_counter()
+        n = 200
         for _ in range(n): body, _ = on.metrics.exposition()
         print(f'/metrics exposition: {(time.perf_counter() - t) / n * 1e3:.2f} ms ({len(body):,} bytes)')
         dm = DriftMonitor(log.path, Path(predictor.model_dir), metrics=on.metrics)
         dm.check()  # loads the profile
         ts = []
-        for _ in range(10): t = time.perf_counter(); status, body = dm.check(); ts.append((time.perf_counter() - t) * 1e3)
+        for _ in range(10):
+            t = time.perf_counter()
+            status, body = dm.check()
+            ts.append((time.perf_counter() - t) * 1e3)
         print(f'drift check (last 500 requests vs {dm.profiles["n"]:,} reference images, {len(body["reports"][0]["features"])} tests): '
               f'{statistics.median(ts):.1f} ms (median of 10); status {body["status"]}')
 

@@ -33,13 +33,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', default=None, help='model folder or hf://owner/name (default: the shipped model)')
     ap.add_argument('--source', default=None, help='CIFAKE data source (default: cifake_nb.data.default_source())')
-    ap.add_argument('--calls', type=int, default=1000); ap.add_argument('--warmup', type=int, default=100)
-    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--batch-size', type=int, default=128)
+    ap.add_argument('--calls', type=int, default=1000)
+    ap.add_argument('--warmup', type=int, default=100)
+    ap.add_argument('--repeats', type=int, default=3)
+    ap.add_argument('--batch-size', type=int, default=128)
     ap.add_argument('--json', action='store_true', help='also print the figures as one JSON line')
     a = ap.parse_args()
     from PIL import Image
     from cifake_nb.inference import Predictor
-    t = time.perf_counter(); pred = Predictor(a.model); load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    pred = Predictor(a.model)
+    load_s = time.perf_counter() - t
     pred.predict(np.zeros((32, 32, 3), np.uint8))
     serving_mb = rss_mb('VmHWM')  # peak so far: interpreter + onnxruntime + model + one prediction, before any dataset is loaded
     from cifake_nb.data import load_cifake, default_source
@@ -49,11 +53,15 @@ def main():
     print(f'model {pred.version} ({pred.info.get("model")}, cam {pred.cam_size}); CPU {cpu_name()}, {os.cpu_count()} cores, '
           f'load average {os.getloadavg()[0]:.1f}; onnxruntime {__import__("onnxruntime").__version__}; model load {load_s * 1e3:.0f} ms')
 
-    b = io.BytesIO(); Image.fromarray(imgs[0]).save(b, 'PNG'); png = b.getvalue()
+    b = io.BytesIO()
+    Image.fromarray(imgs[0]).save(b, 'PNG')
+    png = b.getvalue()
     for _ in range(a.warmup): pred.predict(png)
     lat = np.empty(a.calls)
     for i in range(a.calls):
-        t = time.perf_counter(); pred.predict(png); lat[i] = time.perf_counter() - t
+        t = time.perf_counter()
+        pred.predict(png)
+        lat[i] = time.perf_counter() - t
     lat *= 1e3
     p50, p99 = np.percentile(lat, 50), np.percentile(lat, 99)
     print(f'single image (predict on {len(png)}-byte PNG, {a.calls} calls): p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {lat.mean():.2f} ms   [target p50 ≤ 5 ms]')
@@ -64,7 +72,9 @@ def main():
         pred.predict_arrays(imgs[:a.batch_size * 2], a.batch_size)
         best = 1e9
         for _ in range(a.repeats):
-            t = time.perf_counter(); pred.predict_arrays(imgs, a.batch_size); best = min(best, time.perf_counter() - t)
+            t = time.perf_counter()
+            pred.predict_arrays(imgs, a.batch_size)
+            best = min(best, time.perf_counter() - t)
         ips[threads] = len(imgs) / best
         print(f'batched (predict_arrays on {len(imgs):,} test images, batch {a.batch_size}, {threads} onnxruntime thread(s)): '
               f'best of {a.repeats} {best:.2f} s = {ips[threads]:,.0f} images/s   [target ≥ 2,000 images/s]')

@@ -10,7 +10,8 @@ import numpy as np
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('params'); ap.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'))
+    ap.add_argument('params')
+    ap.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'))
     ap.add_argument('--out-dir', default='runs')
     a = ap.parse_args()
     import torch
@@ -21,10 +22,13 @@ def main():
     run = run_train(a.params, _overrides(a.p), a.out_dir)
     wall = time.perf_counter() - t0
     peak_kernel_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    summ = json.loads((run / 'summary.json').read_text()); hist = summ['history']
+    summ = json.loads((run / 'summary.json').read_text())
+    hist = summ['history']
     model, meta = load_checkpoint(run)
     ds = load_cifake(default_source(), progress=False)
-    t1 = time.perf_counter(); logits = predict_logits(model, ds.test.images, tta=meta['config'].get('tta', False)); t_eval = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    logits = predict_logits(model, ds.test.images, tta=meta['config'].get('tta', False))
+    t_eval = time.perf_counter() - t1
     acc = accuracy(logits, ds.test.labels)
     hw = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f'{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores'
     res = dict(params=a.params, run_dir=str(run), hardware=hw, torch=torch.__version__, epochs=len(hist),

@@ -82,7 +82,8 @@ def proc(root: Path) -> float:
         q._ensure_quarto = lambda: None
     cache, procs = root / '_proc', root / 'cifake_nb' / 'docs.py'  # nbdev's cache does not see a change to the extra processors
     if cache.exists() and procs.exists() and procs.stat().st_mtime > cache.stat().st_mtime:
-        print('note: cifake_nb/docs.py (the extra docs processors) changed: processing every page again'); shutil.rmtree(cache)
+        print('note: cifake_nb/docs.py (the extra docs processors) changed: processing every page again')
+        shutil.rmtree(cache)
     t = time.perf_counter()
     q.nbdev_proc_nbs.__wrapped__()
     return time.perf_counter() - t
@@ -94,7 +95,8 @@ def _yaml(text: str, what: str, bad: list):
     import yaml
     try: return yaml.safe_load(text)
     except yaml.YAMLError as e:
-        bad.append(f'{what}: YAML error: {" ".join(str(e).split())}'); return None
+        bad.append(f'{what}: YAML error: {" ".join(str(e).split())}')
+        return None
 
 
 def _hidden(rel: Path) -> bool: return any(s.startswith(('_', '.')) for s in rel.parts)
@@ -128,7 +130,9 @@ def page_meta(path: Path, bad: list | None = None, rel: str = '') -> dict:
     bad = [] if bad is None else bad
     if path.suffix == '.ipynb':
         try: nb = json.loads(path.read_text(encoding='utf-8'))
-        except ValueError as e: bad.append(f'{rel}: not valid notebook JSON ({e})'); return {}
+        except ValueError as e:
+            bad.append(f'{rel}: not valid notebook JSON ({e})')
+            return {}
         c = (nb.get('cells') or [{}])[0]
         src = ''.join(c.get('source', ''))
         if c.get('cell_type') != 'raw' or not src.strip().startswith('---'): return {}
@@ -137,7 +141,9 @@ def page_meta(path: Path, bad: list | None = None, rel: str = '') -> dict:
         m = re.match(r'---\s*\n(.*?)\n---\s*(\n|$)', path.read_text(encoding='utf-8'), re.DOTALL)
     if not m: return {}
     d = _yaml(m.group(1), f'{rel} front matter', bad)
-    if d is not None and not isinstance(d, dict): bad.append(f'{rel} front matter: not a YAML mapping'); return {}
+    if d is not None and not isinstance(d, dict):
+        bad.append(f'{rel} front matter: not a YAML mapping')
+        return {}
     return d or {}
 
 
@@ -204,9 +210,12 @@ def page_anchors(path: Path) -> set:
         md = _FENCE.sub('', md)
         for _, h in _HEADING.findall(md):
             m = _EXPLICIT_ID.search(h)
-            if m: ids.add(m.group(1)); continue
+            if m:
+                ids.add(m.group(1))
+                continue
             base = pandoc_id(h)
-            n = seen.get(base, 0); seen[base] = n + 1
+            n = seen.get(base, 0)
+            seen[base] = n + 1
             ids.add(base if n == 0 else f'{base}-{n}')
         ids.update(_EXPLICIT_ID.findall(_FENCE.sub('', md)))
         ids.update(re.findall(r'\bid\s*=\s*["\']([^"\']+)["\']', md))
@@ -285,7 +294,9 @@ def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = 
     meta_files = {}
     for m in cfg.get('metadata-files') or []:
         p = site / m
-        if not p.exists(): bad.append(f'{m} (listed in metadata-files in _quarto.yml) is missing'); continue
+        if not p.exists():
+            bad.append(f'{m} (listed in metadata-files in _quarto.yml) is missing')
+            continue
         meta_files[m] = _yaml(p.read_text(), m, bad) or {}
     site_url = site_url if site_url is not None else site_url_of(site)
 
@@ -351,23 +362,28 @@ def check_site(site: Path, cfg_path: Path | None = None, site_url: str | None = 
                 if rel_html.endswith('/'): rel_html += 'index.html'
                 target_page = page_of_html.get(rel_html)
                 if target_page is None:
-                    bad.append(f'{label}{p} ({where}): link {t}: the site will have no page {rel_html}'); continue
+                    bad.append(f'{label}{p} ({where}): link {t}: the site will have no page {rel_html}')
+                    continue
             elif url.scheme or t.startswith(('#', '//', 'mailto:', 'data:')) or not url.path:
                 if t.startswith('#') and frag and frag not in anchors_of(p):
                     bad.append(f'{label}{p} ({where}): link {t}: no heading or id #{frag} on this page')
                 continue
             else:
                 rel = os.path.normpath((here / unquote(url.path)).as_posix()).replace(os.sep, '/')
-                if rel.startswith('../'): bad.append(f'{label}{p} ({where}): link {t} leaves the site folder (link to GitHub instead)'); continue
+                if rel.startswith('../'):
+                    bad.append(f'{label}{p} ({where}): link {t} leaves the site folder (link to GitHub instead)')
+                    continue
                 if rel in out_of.values(): target_page = page_of_html[rel]
                 elif Path(rel).suffix in PAGE_EXT:
                     if rel in rendered: target_page = rel
                     else:
                         why = 'left out of the render (project: render in _quarto.yml)' if (site / rel).exists() else 'no such page'
                         bad.append(f'{label}{p} ({where}): link {t}: {why}; link to the file on GitHub instead' if (site / rel).exists()
-                                   else f'{label}{p} ({where}): link {t}: {why}'); continue
+                                   else f'{label}{p} ({where}): link {t}: {why}')
+                        continue
                 elif not (site / rel).exists():
-                    bad.append(f'{label}{p} ({where}): {"image" if Path(rel).suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp") else "link"} {t}: no such file'); continue
+                    bad.append(f'{label}{p} ({where}): {"image" if Path(rel).suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp") else "link"} {t}: no such file')
+                    continue
             if target_page and frag and frag not in anchors_of(target_page):
                 name = text.strip('` ')
                 hint = (f' (nbdev links `{name}` there: add a `show_doc({name})` cell to {label}{target_page})'
@@ -402,12 +418,16 @@ def trainconfig_table(root: Path = ROOT) -> str:
     cell = next(c for c in nb['cells'] if 'parameters' in (c.get('metadata') or {}).get('tags', []))
     notes, section = {}, None
     for line in _text(cell['source']).splitlines():
-        if m := re.match(r'^#\s*([a-z][a-z ]{0,20})$', line.strip()): section = m.group(1); continue
+        if m := re.match(r'^#\s*([a-z][a-z ]{0,20})$', line.strip()):
+            section = m.group(1)
+            continue
         if m := re.match(r'^(\w+) = .+?(?:\s+#\s*(.*))?$', line): notes[m.group(1)] = (section, re.sub(r'\s*\[smoke size\]\s*$', '', m.group(2) or ''))
     d, rows, sec = TrainConfig(), ['| field | default | meaning (unit) |', '|---|---|---|'], None
     for f in dataclasses.fields(TrainConfig):
         s, note = notes.get(f.name, (None, ''))
-        if s and s != sec: rows.append(f'| **{s}** | | |'); sec = s
+        if s and s != sec:
+            rows.append(f'| **{s}** | | |')
+            sec = s
         rows.append(f"| `{f.name}` | `{repr(getattr(d, f.name))}` | {note.replace('|', chr(92) + '|')} |")
     return '\n'.join(rows)
 
@@ -425,7 +445,8 @@ def check(root: Path) -> list[str]:
     for p in sorted(cache.rglob('*')):
         r = p.relative_to(cache)
         if p.is_file() and p.suffix in PAGE_EXT and not _hidden(r) and not (nbs / r).exists():
-            print(f'note: removing _proc/{r}: its source nbs/{r} no longer exists'); p.unlink()
+            print(f'note: removing _proc/{r}: its source nbs/{r} no longer exists')
+            p.unlink()
     bad += check_site(cache, label='')
     tut = nbs / 'tutorials' / 'train.qmd'
     if tut.exists():
@@ -441,7 +462,9 @@ def check(root: Path) -> list[str]:
     if globs and not api: bad.append(f'the sidebar globs {globs} match no notebook')
     for p in pages + api:
         d = cache / p
-        if not d.exists(): bad.append(f'sidebar page {p}: not produced in _proc/ (missing or skipped source nbs/{p})'); continue
+        if not d.exists():
+            bad.append(f'sidebar page {p}: not produced in _proc/ (missing or skipped source nbs/{p})')
+            continue
         if d.suffix == '.ipynb':
             fm = front_matter(json.loads(d.read_text()))
             title = str(fm.get('title', ''))
@@ -466,7 +489,9 @@ def main(argv=None):
     ap.add_argument('--no-proc', action='store_true', help='check an existing _proc/ without processing again')
     ap.add_argument('--trainconfig-table', action='store_true', help='print the TrainConfig table of tutorials/train.qmd and exit')
     a = ap.parse_args(argv)
-    if a.trainconfig_table: print(trainconfig_table(ROOT)); return
+    if a.trainconfig_table:
+        print(trainconfig_table(ROOT))
+        return
     readme = ROOT / 'README.md'
     before = hashlib.sha256(readme.read_bytes()).hexdigest() if readme.exists() else None
     if not a.no_proc: print(f'nbdev_proc_nbs: {proc(ROOT):.1f} s')
@@ -477,7 +502,8 @@ def main(argv=None):
     cfg = yaml.safe_load((ROOT / '_quarto.yml').read_text()) or {}
     n = len(rendered_pages(ROOT / '_proc', (cfg.get('project') or {}).get('render')))
     if bad:
-        print(f'{len(bad)} problem(s) in the docs pages:', *[f'  - {b}' for b in bad], sep='\n'); sys.exit(1)
+        print(f'{len(bad)} problem(s) in the docs pages:', *[f'  - {b}' for b in bad], sep='\n')
+        sys.exit(1)
     print(f'docs pages OK: {n} pages to render in _proc/, ready for `cd _proc && quarto render`')
 
 

@@ -14,13 +14,16 @@ def functions(path: Path):
     def walk(node, prefix=''):
         for ch in ast.iter_child_nodes(node):
             if isinstance(ch, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out.append((f'{path.stem}.{prefix}{ch.name}', ch.end_lineno - ch.lineno + 1)); walk(ch, prefix + ch.name + '.')
+                out.append((f'{path.stem}.{prefix}{ch.name}', ch.end_lineno - ch.lineno + 1))
+                walk(ch, prefix + ch.name + '.')
             elif isinstance(ch, ast.ClassDef): walk(ch, prefix + ch.name + '.')
-    walk(tree); return out
+    walk(tree)
+    return out
 
 def semicolon_lines(path: Path) -> int:
     "Lines holding two statements joined by `;` (string contents ignored)."
-    tree = ast.parse(path.read_text()); rows = {}
+    tree = ast.parse(path.read_text())
+    rows = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFunctionDef)):
             rows.setdefault(node.lineno, []).append(node)
@@ -49,7 +52,9 @@ def main():
     res = dict(modules=mods, total_lines=sum(mods.values()), longest_functions=fns[:10], semicolon_lines=sum(semis.values()),
                exported_cells=len(sizes), median_exported_cell_lines=statistics.median(sizes) if sizes else 0,
                max_exported_cell_lines=max(sizes, default=0), median_defs_per_exported_cell=statistics.median(defs) if defs else 0)
-    if '--json' in sys.argv: print(json.dumps(res, indent=1)); return
+    if '--json' in sys.argv:
+        print(json.dumps(res, indent=1))
+        return
     print('module lines: ' + ', '.join(f'{k} {v}' for k, v in mods.items()) + f' (total {res["total_lines"]})')
     print('10 longest functions: ' + ', '.join(f'{n} {l}' for n, l in res['longest_functions']))
     print(f'`;`-joined lines: {res["semicolon_lines"]}')

@@ -31,7 +31,8 @@ def main(argv=None):
     for row, lab in zip(t.column('image').to_pylist(), t.column('label').to_pylist()):
         label, cat = names[lab], category_from_path(row['path'])
         if sum(p[0] == label for p in picked) < a.per_class and (label, cat) not in seen and cat >= 0:
-            picked.append((label, cat, row['bytes'])); seen.add((label, cat))
+            picked.append((label, cat, row['bytes']))
+            seen.add((label, cat))
         if len(picked) == 2 * a.per_class: break
     OUT.mkdir(parents=True, exist_ok=True)
     for f in OUT.glob('*.jpg'): f.unlink()
@@ -39,10 +40,12 @@ def main(argv=None):
     rows = []
     for label, cat, data in picked:
         name = f'{label.lower()}_{CIFAR10_CLASSES[cat]}.jpg'
-        (OUT / name).write_bytes(data); rows.append({'file': name, 'label': label, 'category': CIFAR10_CLASSES[cat]})
+        (OUT / name).write_bytes(data)
+        rows.append({'file': name, 'label': label, 'category': CIFAR10_CLASSES[cat]})
     label, cat, data = next(p for p in picked if p[0] == 'FAKE')
     big = Image.open(io.BytesIO(data)).convert('RGB').resize((128, 128), Image.BICUBIC)
-    name = f'fake_{CIFAR10_CLASSES[cat]}_upscaled_x4.png'; big.save(OUT / name)
+    name = f'fake_{CIFAR10_CLASSES[cat]}_upscaled_x4.png'
+    big.save(OUT / name)
     rows.append({'file': name, 'label': 'FAKE', 'category': CIFAR10_CLASSES[cat], 'edit': 'enlarged ×4 (bicubic)'})
     (OUT / 'examples.json').write_text(json.dumps(rows, indent=1) + '\n')
     (OUT / 'README.md').write_text(

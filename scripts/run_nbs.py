@@ -1,7 +1,7 @@
 """Execute the library notebooks in place, so their stored outputs (tables, sample grids, plots) appear on
 the docs site, whose build does not execute notebooks (see _quarto.yml).
 
-    .venv/bin/python scripts/run_nbs.py [nbs/00_data.ipynb ...]    # default: every nbs/NN*_*.ipynb
+    .venv/bin/python scripts/run_nbs.py [nbs/00b_data.ipynb ...]    # default: every nbs/NN*_*.ipynb
 
 Cells flagged `#| slow` or `#| gpu` (settings.ini tst_flags), `#| eval: false` and the export footer are
 skipped, exactly as `nbdev_test` skips them; a failing cell stops with its traceback and nothing is written.
@@ -24,7 +24,8 @@ def _skip(cell) -> bool:
 
 def run(fn: Path) -> float:
     nb = read_nb(fn)
-    t = time.time(); k = CaptureShell(fn)
+    t = time.time()
+    k = CaptureShell(fn)
     with working_directory(fn.parent):
         k.run_all(nb, exc_stop=True, preproc=_skip)
     write_nb(nb, fn)

@@ -27,11 +27,14 @@ MAX_FILE_MB = 2  # a small limit keeps the oversize case cheap
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO(); img.save(buf, fmt, **kw); return buf.getvalue()
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
 
 
 def cifake_jpeg() -> bytes:
@@ -55,7 +58,8 @@ def bad_uploads(good: bytes) -> dict[str, tuple[str, bytes, str]]:
     "name → (file name, bytes, expectation): 'ok' for a sane answer, else a substring of the error message."
     rgb = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
     frames = [Image.fromarray(np.full((32, 32, 3), c, np.uint8)) for c in (0, 128, 255)]
-    gif = io.BytesIO(); frames[0].save(gif, 'GIF', save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gif = io.BytesIO()
+    frames[0].save(gif, 'GIF', save_all=True, append_images=frames[1:], duration=100, loop=0)
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="red"/></svg>'
     zip_ = b'PK\x03\x04' + b'\0' * 200
     return {
@@ -100,7 +104,8 @@ def server(predictor, tmp_path_factory):
 
 def call(server, name: str, data: bytes):
     demo, client, d = server
-    p = d / name; p.write_bytes(data)
+    p = d / name
+    p.write_bytes(data)
     return client.predict(handle_file(str(p)), api_name='/predict')
 
 
@@ -134,7 +139,8 @@ def test_bad_upload_then_good(server, good, kind):
 def test_oversize_file_refused(server, good):
     "Above the limit the client refuses to upload (it reads the server's limit), and so does the server."
     demo, client, d = server
-    big = d / 'huge.jpg'; big.write_bytes(os.urandom(MAX_FILE_MB * 2**20 + 1000))
+    big = d / 'huge.jpg'
+    big.write_bytes(os.urandom(MAX_FILE_MB * 2**20 + 1000))
     with pytest.raises(ValueError, match='exceeds the maximum file size'):
         client.predict(handle_file(str(big)), api_name='/predict')
     r = httpx.post(f'{client.src.rstrip("/")}/gradio_api/upload', files={'files': ('huge.jpg', big.read_bytes())})
@@ -173,20 +179,24 @@ def served_app(predictor, tmp_path_factory):
     demo = build_demo(predictor, log_path=tmp_path_factory.mktemp('served') / 'log.sqlite', max_file_mb=MAX_FILE_MB)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(demo), host='127.0.0.1', port=port, log_level='warning'))
-    t = threading.Thread(target=srv.run, daemon=True); t.start()
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
     for _ in range(200):
         if srv.started: break
         time.sleep(0.05)
     yield f'http://127.0.0.1:{port}'
-    srv.should_exit = True; t.join(10)
+    srv.should_exit = True
+    t.join(10)
 
 
 def test_healthz_and_api_on_served_app(served_app, predictor, good, tmp_path):
     r = httpx.get(f'{served_app}/healthz')
     assert r.status_code == 200, r.text
-    h = r.json(); assert h['status'] == 'ok' and h['model_version'] == predictor.version and h['log']['ok'], h
+    h = r.json()
+    assert h['status'] == 'ok' and h['model_version'] == predictor.version and h['log']['ok'], h
     assert httpx.get(f'{served_app}/').status_code == 200
-    p = tmp_path / 'a.jpg'; p.write_bytes(good)
+    p = tmp_path / 'a.jpg'
+    p.write_bytes(good)
     check_result(Client(served_app, verbose=False).predict(handle_file(str(p)), api_name='/predict'), 32, 32)
     r = httpx.post(f'{served_app}/gradio_api/upload', files={'files': ('big.jpg', b'\0' * (MAX_FILE_MB * 2**20 + 1))})
     assert r.status_code == 413, r.status_code
@@ -210,5 +220,7 @@ def test_console_script_serves(tmp_path):
     finally:
         proc.terminate()
         try: out = proc.communicate(timeout=15)[0]
-        except subprocess.TimeoutExpired: proc.kill(); out = proc.communicate()[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out = proc.communicate()[0]
     assert 'serving on http://0.0.0.0:' in out, out

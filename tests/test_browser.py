@@ -30,9 +30,12 @@ def cifake_images(n: int) -> list[bytes]:
         import pyarrow.parquet as pq
         batch = next(pq.ParquetFile(CIFAKE_TEST).iter_batches(batch_size=n, columns=['image']))
         return [x['bytes'] for x in batch.column('image').to_pylist()]
-    rng = np.random.default_rng(0); out = []
+    rng = np.random.default_rng(0)
+    out = []
     for _ in range(n):
-        buf = io.BytesIO(); Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, 'JPEG'); out.append(buf.getvalue())
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, 'JPEG')
+        out.append(buf.getvalue())
     return out
 
 
@@ -44,14 +47,17 @@ def demo_url(tmp_path_factory):
     from cifake_nb.app import create_app
     demo = build_demo(Predictor(), log_path=tmp_path_factory.mktemp('browser') / 'log.sqlite')
     with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(create_app(demo), host='127.0.0.1', port=port, log_level='warning'))
-    t = threading.Thread(target=srv.run, daemon=True); t.start()
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
     for _ in range(400):
         if srv.started: break
         time.sleep(0.05)
     yield f'http://127.0.0.1:{port}/', demo
-    srv.should_exit = True; t.join(10)
+    srv.should_exit = True
+    t.join(10)
 
 
 @pytest.fixture(scope='module')
@@ -60,39 +66,47 @@ def page(demo_url):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         pg = browser.new_page(viewport={'width': 1280, 'height': 1100})
         pg.set_default_timeout(30_000)
-        pg.goto(demo_url[0]); pg.wait_for_selector('#verdict')
+        pg.goto(demo_url[0])
+        pg.wait_for_selector('#verdict')
         yield pg
         browser.close()
 
 
 def test_upload_shows_verdict_and_heatmap(page, demo_url, tmp_path):
     good = cifake_images(1)[0]
-    f = tmp_path / 'cifake_test_0.jpg'; f.write_bytes(good)
+    f = tmp_path / 'cifake_test_0.jpg'
+    f.write_bytes(good)
     expected = demo_url[1].service.predictor.predict(good)
     page.locator('input[type=file]').first.set_input_files(str(f))
     heat = page.locator('#heatmap img')
     heat.wait_for(state='visible')
     sync_api.expect(page.locator('#verdict')).to_contain_text(expected.label)
     sync_api.expect(page.locator('#seen img')).to_be_visible()
-    box = heat.bounding_box(); assert box['width'] >= 200 and box['height'] >= 200, box  # shown large
+    box = heat.bounding_box()
+    assert box['width'] >= 200 and box['height'] >= 200, box  # shown large
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / 'demo_one_image.png'), full_page=True, animations='disabled')
 
 
 def test_bad_upload_shows_error(page, demo_url, tmp_path):
-    page.goto(demo_url[0]); page.wait_for_selector('#verdict')  # a fresh page: the upload box is empty again
-    f = tmp_path / 'notes.png'; f.write_bytes(b'this is text, not a PNG')
+    page.goto(demo_url[0])
+    page.wait_for_selector('#verdict')  # a fresh page: the upload box is empty again
+    f = tmp_path / 'notes.png'
+    f.write_bytes(b'this is text, not a PNG')
     page.locator('input[type=file]').first.set_input_files(str(f))
     sync_api.expect(page.get_by_text(re.compile('not a recognised image format'))).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / 'demo_bad_upload.png'), full_page=True, animations='disabled')
 
 
 def test_several_images_tab(page, demo_url, tmp_path):
-    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
+    page.goto(demo_url[0])
+    page.wait_for_selector('#verdict')
     page.get_by_role('tab', name='Several images').click()
     paths = []
     for i, b in enumerate(cifake_images(4) + [b'GIF89a truncated']):
-        p = tmp_path / f'img_{i}.{"gif" if i == 4 else "jpg"}'; p.write_bytes(b); paths.append(str(p))
+        p = tmp_path / f'img_{i}.{"gif" if i == 4 else "jpg"}'
+        p.write_bytes(b)
+        paths.append(str(p))
     page.locator('input[type=file][multiple]').set_input_files(paths)
     sync_api.expect(page.get_by_test_id('cell-4-0')).to_contain_text('img_4.gif')  # the bad file's row in the table
     sync_api.expect(page.get_by_test_id('cell-4-1')).to_contain_text('error')
@@ -102,7 +116,8 @@ def test_several_images_tab(page, demo_url, tmp_path):
 
 
 def test_about_tab(page, demo_url):
-    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
+    page.goto(demo_url[0])
+    page.wait_for_selector('#verdict')
     page.get_by_role('tab', name='About the model').click()
     version = demo_url[1].service.predictor.version
     sync_api.expect(page.get_by_text(version).first).to_be_visible()
@@ -113,8 +128,10 @@ def test_about_tab(page, demo_url):
 def test_example_click_and_upload_another(page, demo_url, tmp_path):
     "A visitor without an image clicks an example; then uploads another image without clearing the first."
     from cifake_nb.app import EXAMPLES_DIR, example_label, load_examples
-    page.goto(demo_url[0]); page.wait_for_selector('#verdict')
-    examples = load_examples(); assert examples, 'no examples shipped'
+    page.goto(demo_url[0])
+    page.wait_for_selector('#verdict')
+    examples = load_examples()
+    assert examples, 'no examples shipped'
     first = next(e for e in examples if e['label'] == 'FAKE' and not e.get('edit'))
     expected = demo_url[1].service.predictor.predict(EXAMPLES_DIR / first['file'])
     page.get_by_text(example_label(first), exact=True).click()
@@ -125,7 +142,8 @@ def test_example_click_and_upload_another(page, demo_url, tmp_path):
     page.screenshot(path=str(ARTIFACTS / 'demo_example_clicked.png'), full_page=True, animations='disabled')
     other = next(e for e in examples if e['label'] == 'REAL')
     want = demo_url[1].service.predictor.predict(EXAMPLES_DIR / other['file'])
-    f = tmp_path / 'another.jpg'; f.write_bytes((EXAMPLES_DIR / other['file']).read_bytes())
+    f = tmp_path / 'another.jpg'
+    f.write_bytes((EXAMPLES_DIR / other['file']).read_bytes())
     page.get_by_test_id('Upload another image-upload-button').set_input_files(str(f))   # the box still holds the example
     sync_api.expect(page.locator('#verdict')).to_contain_text(want.label)
     sync_api.expect(page.locator('#warnings')).not_to_contain_text('True label')   # a visitor's own file has no known label

@@ -198,7 +198,9 @@ def _anchors(p: Path) -> set:
     text = _FENCE.sub('', _markdown_of(p))
     out = set()
     for h in re.findall(r'^#{1,6}\s+(.+?)\s*$', text, re.MULTILINE):
-        if m := re.search(r'\{[^}]*#([\w.:-]+)[^}]*\}', h): out.add(m.group(1)); continue  # an explicit {#id}
+        if m := re.search(r'\{[^}]*#([\w.:-]+)[^}]*\}', h):
+            out.add(m.group(1))
+            continue  # an explicit {#id}
         h = re.sub(r'`|\*|_', '', h.split('{')[0]).strip().lower()
         out.add(re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', h)))
     return out
@@ -279,7 +281,8 @@ def _numbers(d: dict) -> list[float]:
         if isinstance(x, (int, float)): out.append(float(x))
         elif isinstance(x, dict): [walk(v) for k, v in x.items() if k not in ('eval_params', 'n_params', 'seeds', 'train_seconds')]
         elif isinstance(x, list): [walk(v) for v in x]
-    walk(d.get('runs')); walk([p.get('test_accuracy') for p in d.get('published') or []])
+    walk(d.get('runs'))
+    walk([p.get('test_accuracy') for p in d.get('published') or []])
     return out
 
 
@@ -362,7 +365,8 @@ def _site(tmp_path, files: dict, render=None) -> Path:
     site = tmp_path / 'site'
     cfg = {'project': {'type': 'website', **({'render': render} if render else {})}, 'website': {'navbar': {'left': [{'href': 'index.qmd'}]}}}
     for rel, text in {'_quarto.yml': yaml.safe_dump(cfg), 'index.qmd': '---\ntitle: Home\n---\n\nHello.\n', **files}.items():
-        (site / rel).parent.mkdir(parents=True, exist_ok=True); (site / rel).write_text(text)
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(text)
     return site
 
 
@@ -381,7 +385,8 @@ def test_check_docs_catches_a_dead_method_anchor(tmp_path):
     "A backticked `Predictor.predict`, which nbdev's own linker turns into a link, needs a show_doc entry on the target page."
     from nbdev.processors import add_links
     from execnb.nbio import mk_cell
-    c = mk_cell('`Predictor.predict` reads one image.', 'markdown'); add_links(c)  # what nbdev_proc_nbs does to markdown cells
+    c = mk_cell('`Predictor.predict` reads one image.', 'markdown')
+    add_links(c)  # what nbdev_proc_nbs does to markdown cells
     assert f'{SITE_URL}/inference.html#predictor.predict' in c.source, c.source
     doc = lambda *names: _out_cell('show_doc(...)', *[_md_out(f'---\n\n### {n}\n\n> {n}(...)\n') for n in names])
     files = {'07_inference.ipynb': _nbj(_mdc('# Inference'), doc('Predictor')), 'guide.qmd': f'---\ntitle: Guide\n---\n\n{c.source}\n'}
@@ -408,8 +413,10 @@ def test_check_docs_catches_broken_links_images_sidebar_and_yaml(tmp_path):
              'b.qmd': '---\ntitle: B\n---\n\n## There\n', 'train.ipynb': _nbj(_mdc('# Run')), 'c.qmd': '---\ntitle: [unclosed\n---\n',
              'sidebar.yml': yaml.safe_dump({'website': {'sidebar': {'contents': ['a.qmd', 'missing.qmd', 'train.ipynb']}}})}
     site = _site(tmp_path, files, render=['*.qmd', '*.ipynb', '!train.ipynb'])
-    cfg = yaml.safe_load((site / '_quarto.yml').read_text()); cfg['metadata-files'] = ['sidebar.yml']
-    cfg['format'] = {'html': {'theme': 'cosmo'}}; (site / '_quarto.yml').write_text(yaml.safe_dump(cfg))
+    cfg = yaml.safe_load((site / '_quarto.yml').read_text())
+    cfg['metadata-files'] = ['sidebar.yml']
+    cfg['format'] = {'html': {'theme': 'cosmo'}}
+    (site / '_quarto.yml').write_text(yaml.safe_dump(cfg))
     bad = check_docs.check_site(site, site_url=SITE_URL)
     want = ['format.html.theme [\'cosmo\']: a Bootswatch theme imports its web font', 'a.qmd (): link train.ipynb: left out of the render', 'a.qmd (): link nope.qmd: no such page', 'a.qmd (): image figures/x.png: no such file',
             'a.qmd (): link b.qmd#nowhere: b.qmd has no anchor #nowhere', 'c.qmd front matter: YAML error', 'sidebar entry missing.qmd: no such page',

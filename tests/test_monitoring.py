@@ -61,13 +61,15 @@ def traffic(cifake_test_parquet):
 
 
 def blur(b: bytes) -> bytes:
-    src = Image.open(io.BytesIO(b)); buf = io.BytesIO()
+    src = Image.open(io.BytesIO(b))
+    buf = io.BytesIO()
     src.convert('RGB').filter(ImageFilter.GaussianBlur(1.0)).save(buf, 'JPEG', qtables=src.quantization, subsampling=2)
     return buf.getvalue()
 
 
 def upscale(b: bytes) -> bytes:
-    buf = io.BytesIO(); Image.open(io.BytesIO(b)).convert('RGB').resize((128, 128), Image.BICUBIC).save(buf, 'JPEG', quality=75)
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(b)).convert('RGB').resize((128, 128), Image.BICUBIC).save(buf, 'JPEG', quality=75)
     return buf.getvalue()
 
 
@@ -129,7 +131,9 @@ def test_unusable_input_exits_2_with_one_line(traffic, tmp_path):
              ((), 'give the prediction log')]
     for args, msg in cases:
         r = run_drift(*args)
-        if msg is None: assert r.returncode in (0, 1), r.stderr; continue
+        if msg is None:
+            assert r.returncode in (0, 1), r.stderr
+            continue
         assert r.returncode == 2, (args, r.returncode, r.stdout, r.stderr)
         assert msg in r.stderr and r.stderr.startswith('cifake-drift: ') and 'Traceback' not in r.stderr, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason='the prometheus binar
 
 
 def free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
@@ -41,7 +43,8 @@ def stop(proc):
     except ProcessLookupError: return
     try: proc.wait(10)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 def query(prom: str, q: str) -> list:
@@ -87,9 +90,13 @@ scrape_configs:
         client = Client(url + '/', verbose=False, ssl_verify=False)
         rng = np.random.default_rng(0)
         for i in range(6):
-            buf = io.BytesIO(); a = rng.integers(0, 256, (64 if i == 5 else 32,) * 2 + (3,), dtype=np.uint8)
-            Image.fromarray(a).save(buf, 'PNG' if i % 2 else 'JPEG'); p = tmp_path / f'img{i}.{"png" if i % 2 else "jpg"}'; p.write_bytes(buf.getvalue())
-            out = client.predict(handle_file(str(p)), api_name='/predict'); assert out['label'] in ('REAL', 'FAKE'), out
+            buf = io.BytesIO()
+            a = rng.integers(0, 256, (64 if i == 5 else 32,) * 2 + (3,), dtype=np.uint8)
+            Image.fromarray(a).save(buf, 'PNG' if i % 2 else 'JPEG')
+            p = tmp_path / f'img{i}.{"png" if i % 2 else "jpg"}'
+            p.write_bytes(buf.getvalue())
+            out = client.predict(handle_file(str(p)), api_name='/predict')
+            assert out['label'] in ('REAL', 'FAKE'), out
         (tmp_path / 'bad.jpg').write_bytes(b'not an image at all')
         for _ in range(2):
             with pytest.raises(AppError): client.predict(handle_file(str(tmp_path / 'bad.jpg')), api_name='/predict')
@@ -108,5 +115,6 @@ scrape_configs:
         status, body = get(f'{url}/drift')
         assert status == 200 and json.loads(body)['status'] == 'insufficient_data', body[:300]
     finally:
-        stop(demo); stop(prom)
+        stop(demo)
+        stop(prom)
     assert demo.poll() is not None and prom.poll() is not None

@@ -23,7 +23,8 @@ MAX_FILE_MB = 20  # the demo's default
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def serve(argv: list[str], env: dict, port: int) -> tuple[subprocess.Popen, str]:
@@ -36,7 +37,8 @@ def serve(argv: list[str], env: dict, port: int) -> tuple[subprocess.Popen, str]
         try:
             if httpx.get(f'{url}/healthz', timeout=1).status_code == 200: return proc, url
         except httpx.TransportError: time.sleep(0.25)
-    proc.kill(); raise AssertionError(f'{argv} did not answer /healthz within a minute')
+    proc.kill()
+    raise AssertionError(f'{argv} did not answer /healthz within a minute')
 
 
 @pytest.fixture(scope='module')
@@ -52,7 +54,9 @@ def demo(tmp_path_factory):
     finally:
         proc.terminate()
         try: proc.wait(15)
-        except subprocess.TimeoutExpired: proc.kill(); pytest.fail('cifake-demo ignored SIGTERM')
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail('cifake-demo ignored SIGTERM')
 
 
 def cache_listing(uploads: Path) -> set:
@@ -85,9 +89,11 @@ def hostile_paths(demo, tmp_path_factory):
     d = tmp_path_factory.mktemp('hostile')
     big = d / 'big.bin'
     with open(big, 'wb') as f: f.truncate(300 * 2**20)  # 300 MB (sparse)
-    fifo = d / 'pipe'; os.mkfifo(fifo)
+    fifo = d / 'pipe'
+    os.mkfifo(fifo)
     upload(url, 'seed.png', b'not even an image')  # make sure the upload folder exists
-    planted = uploads / 'planted'; planted.mkdir(exist_ok=True)
+    planted = uploads / 'planted'
+    planted.mkdir(exist_ok=True)
     (planted / 'link.png').symlink_to('/etc/passwd')
     os.mkfifo(planted / 'fifo.png')
     with open(planted / 'big.png', 'wb') as f: f.truncate((MAX_FILE_MB + 1) * 2**20)
@@ -134,20 +140,26 @@ def rss_peak_during(proc, fn) -> float:
             try: peak[0] = max(peak[0], p.memory_info().rss)
             except psutil.Error: return
             time.sleep(0.02)
-    t = threading.Thread(target=sample); t.start()
+    t = threading.Thread(target=sample)
+    t.start()
     try: fn()
-    finally: done.set(); t.join()
+    finally:
+        done.set()
+        t.join()
     return peak[0] / 2**20
 
 
 def _png(img: Image.Image, **kw) -> bytes:
-    b = io.BytesIO(); img.save(b, 'PNG', **kw); return b.getvalue()
+    b = io.BytesIO()
+    img.save(b, 'PNG', **kw)
+    return b.getvalue()
 
 
 def worst_images() -> dict[str, bytes]:
     "The costliest images within the demo's limits (4096² pixels, 20 MB), plus the two from the issue (refused or answered)."
     side = 4096
-    p = Image.new('P', (side, side), 3); p.putpalette([i % 256 for i in range(768)])
+    p = Image.new('P', (side, side), 3)
+    p.putpalette([i % 256 for i in range(768)])
     rng = np.random.default_rng(0)
     return {
         'strip_1x1000000': _png(Image.new('RGB', (1, 1_000_000), (200, 30, 30))),
@@ -222,4 +234,5 @@ def test_space_entry_point_serves_behind_the_guard(tmp_path):
         r = httpx.post(f'{url}/gradio_api/call/predict', json={'data': [file_data('/dev/zero')]}, timeout=5)
         assert (r.status_code, r.json()['error']) == (400, REFUSAL)
     finally:
-        proc.terminate(); proc.wait(15)
+        proc.terminate()
+        proc.wait(15)

@@ -156,7 +156,8 @@ def test_docs_workflow():
     art = next(s for _, _, s in steps(wf) if str(s.get('uses', '')).startswith('actions/upload-pages-artifact'))
     assert art['with']['path'] == '_proc/_docs'  # nbdev.yml (from settings.ini doc_path) sets output-dir: _docs
     import configparser
-    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT / 'settings.ini')
+    c = configparser.ConfigParser(delimiters=['='])
+    c.read(ROOT / 'settings.ini')
     assert c['DEFAULT']['doc_path'] == '_docs'
     dep = wf['jobs']['deploy']
     assert dep['permissions'] == {'pages': 'write', 'id-token': 'write'} and dep['needs'] == 'build'
@@ -225,7 +226,8 @@ def _top_level_names(module_file: Path) -> set:
 def test_other_commands_in_the_docs_exist():
     "python -m / scripts / make / console scripts shown in the docs' shell blocks, and the imports of their Python examples."
     import configparser
-    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT / 'settings.ini')
+    c = configparser.ConfigParser(delimiters=['='])
+    c.read(ROOT / 'settings.ini')
     scripts = {l.split('=')[0].strip() for l in c['DEFAULT']['console_scripts'].splitlines() if l.strip()}
     make_targets = set(re.findall(r'^([\w-]+):', (ROOT / 'Makefile').read_text(), re.MULTILINE))
     pages = [*(ROOT / 'nbs').rglob('*.qmd'), ROOT / 'nbs' / 'index.ipynb']
