@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
-from .data import REAL, FAKE
+from .core import FAKE, REAL, to_input
 
 # %% auto #0
 __all__ = ['METHODS', 'GROUPS', 'model_device', 'as_input', 'eval_mode', 'class_activation_map', 'find_layer', 'grad_cam',
@@ -19,18 +19,17 @@ def model_device(model: nn.Module) -> torch.device:
     "The device of the model's first parameter (CPU for a model without parameters)."
     return next((p.device for p in model.parameters()), torch.device('cpu'))
 
+# %% ../nbs/04_explain.ipynb #0967f9b9
 def as_input(images, device: str | torch.device | None = None) -> torch.Tensor:
-    "Model input `float [B,3,H,W]` in [0,1] from uint8 `[B,H,W,3]`/`[H,W,3]` images (numpy or tensor); float NCHW tensors pass through."
+    "Model input `float [B,3,H,W]` in [0,1] from uint8 `[B,H,W,3]`/`[H,W,3]` images (numpy or tensor, via `core.to_input`); float NCHW tensors pass through."
     x = images if torch.is_tensor(images) else torch.from_numpy(np.ascontiguousarray(images))
-    if x.dtype == torch.uint8:
-        if x.ndim == 3: x = x[None]
-        if x.ndim != 4 or x.shape[-1] != 3: raise ValueError(f'uint8 images must be [N, H, W, 3] RGB (or one [H, W, 3]), got shape {tuple(x.shape)}')
-        x = x.permute(0, 3, 1, 2).float().div(255)
+    if x.dtype == torch.uint8: x = to_input(x)
     elif x.is_floating_point():
         if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f'float input must be [B, 3, H, W] in [0, 1], got shape {tuple(x.shape)}')
     else: raise ValueError(f'images must be uint8 [N, H, W, 3] or float [B, 3, H, W], got dtype {x.dtype}')
     return x.to(device) if device is not None else x
 
+# %% ../nbs/04_explain.ipynb #e17d8734
 @contextmanager
 def eval_mode(model: nn.Module):
     "Put `model` in eval mode inside the block, then restore its previous train/eval state."

@@ -7,15 +7,15 @@ from __future__ import annotations
 import hashlib, io, os, stat, threading, warnings
 from contextlib import contextmanager
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+from .core import IMG_SIZE
 
 # %% auto #0
-__all__ = ['IMG_SIZE', 'DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb',
-           'resize_center_crop', 'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash',
-           'decode_batch', 'FileReadError', 'read_file_bounded']
+__all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb', 'resize_center_crop',
+           'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
+           'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
-IMG_SIZE = 32  # pixels, CIFAKE's native side
 DECODE_POLICY = ('v2: first frame; EXIF transpose; alpha over white; 16-bit rescaled (non-finite refused); '
                  'short side→32 bicubic, center crop (box-resampled, large images pre-reduced)')
 

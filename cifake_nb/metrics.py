@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, log_expit
+from scipy.special import log_expit
 from sklearn import metrics as skm
-from .data import CIFAR10_CLASSES, FAKE, LABEL_NAMES, REAL
+from .core import FAKE, LABEL_NAMES, METRICS, REAL, decide, p_fake
+from .data import CIFAR10_CLASSES
 
 # %% auto #0
 __all__ = ['T_BOUNDS', 'check_labels', 'fake_probability', 'check_pair', 'tpr_at_fpr', 'calibration_bins',
@@ -27,20 +28,22 @@ def check_labels(y_true) -> np.ndarray:
     if len(bad): raise ValueError(f'y_true must hold only 0 (REAL) and 1 (FAKE), found {bad[:5].tolist()}')
     return y.astype(np.int64)
 
+# %% ../nbs/03_metrics.ipynb #aeb8c3f5
 def fake_probability(scores,  # logits [N, 2] ordered (REAL, FAKE), or p_fake [N] in [0, 1]
                      temperature: float = 1.0,  # divide logits by this before the softmax (logits only)
                     ) -> np.ndarray:
-    "Probability of FAKE, `softmax(logits / T)[:, 1]`, as float64 `[N]`; a 1-D `p_fake` passes through (T must be 1)."
+    "Probability of FAKE as float64 `[N]`: `core.p_fake` of logits `[N, 2]`; a 1-D `p_fake` passes through (T must be 1)."
     s = np.asarray(scores, dtype=np.float64)
     if not np.isfinite(s).all(): raise ValueError('scores contain NaN or infinity: check the model outputs')
     if not temperature > 0: raise ValueError(f'temperature must be > 0, got {temperature}')
-    if s.ndim == 2 and s.shape[1] == 2: return expit((s[:, 1] - s[:, 0]) / temperature)
+    if s.ndim == 2 and s.shape[1] == 2: return p_fake(s, temperature)
     if s.ndim == 1:
         if s.min(initial=0) < 0 or s.max(initial=0) > 1: raise ValueError('a 1-D input is read as p_fake and must lie in [0, 1]; pass logits as [N, 2]')
         if temperature != 1.0: raise ValueError('temperature scaling needs logits [N, 2], not probabilities')
         return s
     raise ValueError(f'expected logits [N, 2] (REAL, FAKE) or p_fake [N], got shape {s.shape}')
 
+# %% ../nbs/03_metrics.ipynb #875a25e0
 def check_pair(y_true, scores, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     "Validated `(y int64 [N], p_fake float64 [N])` of equal length."
     y, p = check_labels(y_true), fake_probability(scores, temperature)
@@ -181,7 +184,7 @@ def evaluate_predictions(y_true,  # 0 = REAL, 1 = FAKE
                         ) -> dict:
     "All metrics (FAKE = positive class) as a JSON-serialisable dict; applies `temperature`/`threshold`, never fits them."
     y, p = check_pair(y_true, logits, temperature)
-    pred = (p >= threshold).astype(np.int64)
+    pred = decide(p, threshold)
     both = y.min() != y.max()
     prec, rec, f1, sup = skm.precision_recall_fscore_support(y, pred, labels=[REAL, FAKE], zero_division=0)
     cm = skm.confusion_matrix(y, pred, labels=[REAL, FAKE])
@@ -208,6 +211,7 @@ def evaluate_predictions(y_true,  # 0 = REAL, 1 = FAKE
         r['accuracy_ci'], r['roc_auc_ci'] = list(ci['accuracy']), list(ci['roc_auc'])
         r['ci'] = f'95% percentile bootstrap, {n_boot} resamples, seed {seed}'
     if categories is not None: r['per_category'] = per_category_accuracy(y, pred, categories)
+    assert set(r) <= set(METRICS), sorted(set(r) - set(METRICS))  # a new figure gets its name in cifake_nb.core.METRICS first
     return r
 
 # %% ../nbs/03_metrics.ipynb #6dd8d3fb
