@@ -17,28 +17,31 @@ from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, 
 __all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR',
            'EXAMPLES_LABEL', 'UploadError', 'upload_root', 'inside', 'check_size', 'read_upload', 'check_pixels',
            'cam_overlay', 'LogSchemaError', 'default_log_path', 'PredictionLog', 'result_dict', 'DemoService',
-           'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples', 'example_label', 'build_demo',
-           'file_paths', 'is_upload', 'sweep_uploads', 'folder_bytes', 'RequestGuard', 'create_app', 'parse_args',
-           'main']
+           'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples', 'example_label', 'user_error',
+           'demo_service', 'DemoHandlers', 'one_image_tab', 'several_images_tab', 'about_tab', 'build_demo',
+           'file_paths', 'is_upload', 'folder_bytes', 'sweep_uploads', 'RequestGuard', 'sweeper_lifespan',
+           'add_healthz', 'create_app', 'parse_args', 'main']
 
 # %% ../nbs/08_app.ipynb #06e19e9d
 class UploadError(ValueError):
     "Raised for an upload the demo refuses: missing, empty, too many bytes or too many pixels, or a path it will not read."
-
 _FORMATS = 'a JPEG, PNG, WebP, GIF or BMP image'
 REFUSAL = ('request refused: this demo reads only image files uploaded to it (POST /gradio_api/upload) within its size '
            'limit; upload the image, then pass the path that the upload returned')
 
+# %% ../nbs/08_app.ipynb #838b6dda
 def upload_root() -> Path:
     "This server's upload folder (Gradio's `$GRADIO_TEMP_DIR`, else `<tmp>/gradio`), resolved: the only place uploads are read from."
     from gradio.utils import get_upload_folder
     return Path(get_upload_folder()).resolve()
 
+# %% ../nbs/08_app.ipynb #e3404e11
 def inside(path, root: Path) -> bool:
     "True when `path`, with every symlink resolved, lies inside the folder `root`."
     try: return Path(os.path.realpath(os.fspath(path))).is_relative_to(root)
     except (TypeError, ValueError, OSError): return False
 
+# %% ../nbs/08_app.ipynb #955ca388
 def check_size(n_bytes: int, max_bytes: int) -> None:
     "Refuse an empty file or one above `max_bytes`."
     if n_bytes == 0: raise UploadError(f'the file is empty (0 bytes): upload {_FORMATS}')
@@ -46,6 +49,7 @@ def check_size(n_bytes: int, max_bytes: int) -> None:
         raise UploadError(f'the file is {n_bytes / 2**20:.1f} MB, above this demo\'s limit of {max_bytes / 2**20:g} MB: '
                           'upload a smaller image (the model sees 32×32 pixels, so a small image loses nothing)')
 
+# %% ../nbs/08_app.ipynb #1a642d6c
 def read_upload(upload: str | Path | bytes | None,  # the upload: its bytes, or a path on this server
                 max_bytes: int,                      # largest accepted size, bytes
                 root: Path | None = None,            # only paths inside this folder are read; None = any regular file
@@ -63,6 +67,7 @@ def read_upload(upload: str | Path | bytes | None,  # the upload: its bytes, or 
     check_size(len(data), max_bytes)
     return data
 
+# %% ../nbs/08_app.ipynb #32b9d450
 def check_pixels(data: bytes, max_pixels: int = MAX_PIXELS) -> None:
     "Refuse an image whose header declares more than `max_pixels` pixels; reads the header only."
     try:
@@ -138,7 +143,9 @@ class PredictionLog:
             missing = set(CORE_LOG_COLUMNS) - have
             if not missing:  # a log from before the monitoring features: same table, more columns (old rows keep NULLs)
                 for k in [k for k in LOG_COLUMNS if k not in have]: con.execute(f'ALTER TABLE predictions ADD COLUMN {k} {LOG_COLUMNS[k]}')
-        except BaseException: con.close(); raise
+        except BaseException:
+            con.close()
+            raise
         if missing:
             con.close()
             raise LogSchemaError(f'{self.path} holds a table "predictions" without the columns {sorted(missing)}: it is not '
@@ -149,7 +156,9 @@ class PredictionLog:
         "Reopen when the file was deleted or replaced under us (writes would go to an unlinked inode)."
         try: same = os.stat(self.path).st_ino == self._ino
         except OSError: same = False
-        if not same: self._open(); self.reopened += 1
+        if not same:
+            self._open()
+            self.reopened += 1
 
     def _quarantine(self) -> None:
         "Move a corrupt file (and its WAL) aside, then start a fresh one."
@@ -157,7 +166,8 @@ class PredictionLog:
         for suffix in ('', '-wal', '-shm'):
             p = Path(f'{self.path}{suffix}')
             if p.exists(): p.rename(f'{self.path}.corrupt-{stamp}{suffix}')
-        self._open(); self.reopened += 1
+        self._open()
+        self.reopened += 1
 
     def write(self, **row) -> bool:
         "Append one row (keys from `LOG_COLUMNS`; `time_utc` defaults to now); False, counted and warned, when it could not be written."
@@ -170,16 +180,22 @@ class PredictionLog:
                 try:
                     self._check_file()
                     self._con.execute(sql, list(row.values()))
-                    self.written += 1; self.last_error = None
+                    self.written += 1
+                    self.last_error = None
                     return True
                 except sqlite3.DatabaseError as e:
                     err = e
                     corrupt = not isinstance(e, sqlite3.OperationalError) or 'malformed' in str(e) or 'not a database' in str(e)
                     if not (corrupt and attempt == 0): break
                     try: self._quarantine()
-                    except (OSError, sqlite3.Error, LogSchemaError) as e2: err = e2; break
-                except (OSError, LogSchemaError) as e: err = e; break
-            self.failures += 1; self.last_error = f'{type(err).__name__}: {err}'
+                    except (OSError, sqlite3.Error, LogSchemaError) as e2:
+                        err = e2
+                        break
+                except (OSError, LogSchemaError) as e:
+                    err = e
+                    break
+            self.failures += 1
+            self.last_error = f'{type(err).__name__}: {err}'
         warnings.warn(f'prediction log {self.path}: a row was not written ({self.last_error}); {self.failures} lost so far')
         return False
 
@@ -197,7 +213,9 @@ class PredictionLog:
             return [dict(zip(names, r)) for r in cur.fetchall()][::-1]
 
     def __len__(self) -> int:
-        with self._lock: self._check_file(); return self._con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
+        with self._lock:
+            self._check_file()
+            return self._con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
 
     def close(self) -> None:
         with self._lock: self._con.close()
@@ -209,6 +227,7 @@ def result_dict(pred, latency_ms: float, sha256: str) -> dict:
                 warnings=[str(w) for w in pred.warnings], model_version=pred.model_version,
                 width=int(pred.width), height=int(pred.height), latency_ms=round(latency_ms, 2), sha256=sha256)
 
+# %% ../nbs/08_app.ipynb #e980e98d
 class DemoService:
     "Upload limits → `Predictor.predict` → features, timing, metrics → log row: the code path shared by the demo's UI and API."
     def __init__(self, predictor,                      # a `cifake_nb.inference.Predictor` (or anything with its `predict`)
@@ -249,7 +268,8 @@ class DemoService:
         if self.log is None or not self.features: return {}
         try: return prediction_features(pred, data)
         except Exception as e:  # monitoring must never cost an answer
-            warnings.warn(f'monitoring features not computed: {type(e).__name__}: {e}'); return {}
+            warnings.warn(f'monitoring features not computed: {type(e).__name__}: {e}')
+            return {}
 
     def refused(self, reason: str, n_bytes: int | None = None, source: str = 'api') -> None:
         "Log a request refused before it reached a handler (see `RequestGuard`): one row, `error='refused: <reason>'`."
@@ -271,11 +291,13 @@ def label_confidences(pred) -> dict[str, float]:
     p = float(pred.p_fake)
     return {'FAKE': p, 'REAL': 1.0 - p}
 
+# %% ../nbs/08_app.ipynb #1aa60f5d
 def warnings_markdown(pred) -> str:
     "The prediction's warnings as a Markdown list (a reassuring line when there are none)."
     if not pred.warnings: return '**No warnings**: a confident answer on an image of the expected size.'
     return '**Warnings**\n\n' + '\n'.join(f'- {w}' for w in pred.warnings)
 
+# %% ../nbs/08_app.ipynb #d5e04f82
 def _fmt(v) -> str:
     return f'{v:.4f}' if isinstance(v, float) else f'`{v}`' if isinstance(v, str) else str(v)
 
@@ -299,9 +321,8 @@ def about_markdown(info: dict,            # the model's `model.json` (`Predictor
         lines += ['', '| metric | value |', '|---|---|'] + [f'| {k} | {_fmt(v)} |' for k, v in metrics.items()]
     return '\n'.join(lines)
 
-# %% ../nbs/08_app.ipynb #4339e8cc
+# %% ../nbs/08_app.ipynb #9a7f820a
 DEMO_MAX_PIXELS = 4096 * 4096  # the demo's pixel limit: any in-limit image decodes within its memory budget
-
 EXAMPLES_DIR = Path(str(importlib.resources.files('cifake_nb'))) / 'assets' / 'examples'  # shipped with the package; see its README
 EXAMPLES_LABEL = 'Examples: CIFAKE test images (click one; the true label is in its name)'
 
@@ -310,21 +331,131 @@ def load_examples(folder: Path | None = None) -> list[dict]:
     f = Path(folder or EXAMPLES_DIR) / 'examples.json'
     return [e for e in json.loads(f.read_text()) if (f.parent / e['file']).exists()] if f.exists() else []
 
+# %% ../nbs/08_app.ipynb #c82758ac
 def example_label(e: dict) -> str:
     "How an example is captioned: its true label, category and any edit, e.g. `FAKE · frog · enlarged ×4 (bicubic)`."
     return ' · '.join([e['label'], e['category']] + ([e['edit']] if e.get('edit') else []))
 
+# %% ../nbs/08_app.ipynb #1076151d
+def user_error(e: Exception) -> gr.Error:
+    "A `gr.Error` for the UI pop-up and `gradio_client`: the reason for bad input, a generic line otherwise."
+    if isinstance(e, ValueError): return gr.Error(str(e), title='Cannot use this file', print_exception=False)
+    return gr.Error('internal error while predicting; it has been logged. Try again, or another image.', title='Internal error')
+
+# %% ../nbs/08_app.ipynb #3849a055
+def demo_service(predictor=None,                       # a `Predictor`; None loads `model_dir`
+                 model_dir: str | Path | None = None,  # model folder for `Predictor(model_dir)`; None = the shipped default
+                 log_path: str | Path | bool | None = None, # SQLite log; None = `default_log_path()`, False = off
+                 max_file_mb: float = 20,              # largest accepted upload, MiB
+                 max_pixels: int = DEMO_MAX_PIXELS,    # largest accepted width × height
+                 monitoring: bool = True,              # Prometheus metrics and per-request features in the log
+                ) -> DemoService:
+    "The `DemoService` behind the demo: its predictor, log and metrics, reading uploads only from `upload_root()`."
+    if predictor is None:
+        from cifake_nb.inference import Predictor
+        predictor = Predictor(model_dir)
+    log = None if log_path is False else PredictionLog(default_log_path() if log_path in (None, True) else log_path)
+    metrics = DemoMetrics(getattr(predictor, 'version', None) or '?') if monitoring else None
+    return DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root(), metrics=metrics, features=monitoring)
+
+# %% ../nbs/08_app.ipynb #f8952dc8
+class DemoHandlers:
+    "The demo's event handlers around a `DemoService`: the `/predict` API, the *One image* view and the *Several images* table."
+    def __init__(self, svc: DemoService,       # the service every handler predicts through
+                 examples: list[dict] = (),    # `load_examples()`: an example's true label is shown with its verdict
+                 max_batch_files: int = 32):   # files per request in the *Several images* tab
+        self.svc, self.examples, self.max_batch_files = svc, list(examples), max_batch_files
+
+    def api(self, path) -> dict:
+        "The `/predict` endpoint: the JSON result (`result_dict`), or a `gr.Error` that says why not."
+        try: return self.svc.predict(path, 'api')[1]
+        except Exception as e: raise user_error(e) from None
+
+    def one(self, path) -> tuple:
+        "The *One image* outputs: label confidences, the upload, what the model sees (enlarged), the heatmap, warnings, JSON."
+        try: pred, res, data = self.svc.predict(path, 'ui')
+        except Exception as e: raise user_error(e) from None
+        seen = decode_image(data)
+        big = np.asarray(Image.fromarray(seen).resize((256, 256), Image.NEAREST))
+        truth = next((e for e in self.examples if Path(str(path)).name == e['file']), None)
+        verdict_md = warnings_markdown(pred) + (f'\n\n**True label of this example**: {truth["label"]}' if truth else '')
+        return label_confidences(pred), path, big, cam_overlay(seen, pred.heatmap), verdict_md, res
+
+    def many(self, paths) -> tuple[list, list]:
+        "The *Several images* outputs: a gallery of heatmaps and one table row per file (an error row for a bad one)."
+        paths = list(paths or [])
+        if not paths: raise gr.Error(f'no files received: upload one or more images ({_FORMATS[2:]}s)', print_exception=False)
+        if len(paths) > self.max_batch_files:
+            raise gr.Error(f'{len(paths)} files uploaded; this demo takes at most {self.max_batch_files} at once', print_exception=False)
+        gallery, rows = [], []
+        for p in paths:
+            name = Path(p).name
+            try: pred, res, data = self.svc.predict(p, 'batch')
+            except Exception as e:
+                rows.append([name, 'error', None, None, user_error(e).message])
+                continue
+            gallery.append((cam_overlay(decode_image(data), pred.heatmap, size=128), f'{name}: {pred.label} {pred.p_fake:.2f}'))
+            rows.append([name, pred.label, round(float(pred.p_fake), 4), bool(pred.uncertain), '; '.join(res['warnings'])])
+        return gallery, rows
+
+# %% ../nbs/08_app.ipynb #8ad59d70
 _HEADER = """# Is this image real or AI-generated?
 Upload an image: a classifier trained on [CIFAKE](https://www.kaggle.com/datasets/birdy654/cifake-real-and-ai-generated-synthetic-images)
 (32×32 CIFAR-10 photos vs. Stable Diffusion images) says **REAL** or **FAKE**, and the heatmap shows where the
 evidence lies (red → FAKE, blue → REAL). It knows only what CIFAKE taught it: treat answers on other images,
 especially large photos, as a demonstration, not a verdict."""
 
-def _user_error(e: Exception) -> gr.Error:
-    "A `gr.Error` for the UI pop-up and `gradio_client`: the reason for bad input, a generic line otherwise."
-    if isinstance(e, ValueError): return gr.Error(str(e), title='Cannot use this file', print_exception=False)
-    return gr.Error('internal error while predicting; it has been logged. Try again, or another image.', title='Internal error')
+def one_image_tab(h: DemoHandlers) -> None:
+    "The *One image* tab: upload (or click an example), verdict, the three images and the JSON result."
+    with gr.Tab('One image'):
+        with gr.Row():
+            with gr.Column():
+                file_in = gr.File(label='Image (JPEG, PNG, WebP, GIF, BMP): drop it here', file_types=['image'],
+                                  type='filepath', height=140, elem_id='file_in')
+                with gr.Row():
+                    run_btn = gr.Button('Detect', variant='primary')
+                    another = gr.UploadButton('Upload another image', file_types=['image'], type='filepath', elem_id='another')
+            with gr.Column():
+                verdict = gr.Label(label='Verdict', num_top_classes=2, elem_id='verdict')
+                warn_md = gr.Markdown(elem_id='warnings')
+        with gr.Row():
+            upload_img = gr.Image(label='Your image, as uploaded', height=280, interactive=False, elem_id='upload_preview')
+            seen_img = gr.Image(label='What the model sees (32×32, enlarged)', height=280, interactive=False, elem_id='seen')
+            heat_img = gr.Image(label='Evidence: red → FAKE, blue → REAL', height=280, interactive=False, elem_id='heatmap')
+        with gr.Accordion('API result (JSON)', open=False):
+            res_json = gr.JSON()
+        outputs = [verdict, upload_img, seen_img, heat_img, warn_md, res_json]
+        if h.examples:
+            gr.Examples([[str(EXAMPLES_DIR / e['file'])] for e in h.examples], inputs=file_in, label=EXAMPLES_LABEL,
+                        example_labels=[example_label(e) for e in h.examples], examples_per_page=len(h.examples),
+                        fn=h.one, outputs=outputs, run_on_click=True, cache_examples=False, elem_id='examples')
+            # Gradio copied the examples into its cache with their old mtimes: keep those copies from both sweepers
+            file_in.keep_in_cache.update(file_in.move_resource_to_block_cache(str(EXAMPLES_DIR / e['file'])) for e in h.examples)
+    gr.on([run_btn.click, file_in.upload], h.one, file_in, outputs, api_visibility='private')
+    another.upload(lambda p: p, another, file_in, api_visibility='private').then(h.one, file_in, outputs, api_visibility='private')
 
+# %% ../nbs/08_app.ipynb #63ead5a9
+def several_images_tab(h: DemoHandlers) -> None:
+    "The *Several images* tab: up to `h.max_batch_files` files, a gallery of heatmaps and a table of verdicts."
+    with gr.Tab('Several images'):
+        files_in = gr.File(label=f'Images (up to {h.max_batch_files})', file_count='multiple', file_types=['image'], type='filepath', height=140)
+        many_btn = gr.Button('Detect all', variant='primary')
+        gallery = gr.Gallery(label='Evidence heatmaps', columns=5, height=300, object_fit='contain')
+        table = gr.Dataframe(headers=['file', 'label', 'p_fake', 'uncertain', 'warnings / error'],
+                             datatype=['str', 'str', 'number', 'bool', 'str'], interactive=False, wrap=True,
+                             column_widths=['18%', '9%', '10%', '10%', '53%'])
+    gr.on([many_btn.click, files_in.upload], h.many, files_in, [gallery, table], api_visibility='private')
+
+# %% ../nbs/08_app.ipynb #67a98124
+def about_tab(predictor) -> None:
+    "The *About the model* tab: `about_markdown` of the predictor's sidecar and its model card."
+    info = dict(getattr(predictor, 'info', {}) or {})
+    with gr.Tab('About the model'):
+        gr.Markdown(about_markdown(info, getattr(predictor, 'version', '?'), getattr(predictor, 'band', 0.1)))
+        with gr.Accordion('Model card', open=False):
+            gr.Markdown(info.get('card') or '*No model card shipped with this model.*')
+
+# %% ../nbs/08_app.ipynb #1c1528ca
 def build_demo(predictor=None,                       # a `Predictor`; None loads `model_dir`
                model_dir: str | Path | None = None,  # model folder for `Predictor(model_dir)`; None = the shipped default
                log_path: str | Path | bool | None = None, # SQLite log; None = `default_log_path()`, False = off
@@ -337,90 +468,19 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.monitor)
               ) -> gr.Blocks:
     "Build the Gradio demo (UI tabs and the `/predict` API endpoint) around a `Predictor`; launching is the caller's job."
-    if predictor is None:
-        from cifake_nb.inference import Predictor
-        predictor = Predictor(model_dir)
-    log = None if log_path is False else PredictionLog(default_log_path() if log_path in (None, True) else log_path)
-    metrics = DemoMetrics(getattr(predictor, 'version', None) or '?') if monitoring else None
-    svc = DemoService(predictor, log, max_file_mb, max_pixels, upload_root=upload_root(), metrics=metrics, features=monitoring)
-    info = dict(getattr(predictor, 'info', {}) or {})
-    examples = load_examples() if show_examples else []
-
-    def api_predict(path):
-        try: return svc.predict(path, 'api')[1]
-        except Exception as e: raise _user_error(e) from None
-
-    def ui_predict(path):
-        try: pred, res, data = svc.predict(path, 'ui')
-        except Exception as e: raise _user_error(e) from None
-        seen = decode_image(data)
-        big = np.asarray(Image.fromarray(seen).resize((256, 256), Image.NEAREST))
-        truth = next((e for e in examples if Path(str(path)).name == e['file']), None)
-        verdict_md = warnings_markdown(pred) + (f'\n\n**True label of this example**: {truth["label"]}' if truth else '')
-        return label_confidences(pred), path, big, cam_overlay(seen, pred.heatmap), verdict_md, res
-
-    def ui_predict_many(paths):
-        paths = list(paths or [])
-        if not paths: raise gr.Error(f'no files received: upload one or more images ({_FORMATS[2:]}s)', print_exception=False)
-        if len(paths) > max_batch_files:
-            raise gr.Error(f'{len(paths)} files uploaded; this demo takes at most {max_batch_files} at once', print_exception=False)
-        gallery, rows = [], []
-        for p in paths:
-            name = Path(p).name
-            try: pred, res, data = svc.predict(p, 'batch')
-            except Exception as e:
-                rows.append([name, 'error', None, None, _user_error(e).message]); continue
-            gallery.append((cam_overlay(decode_image(data), pred.heatmap, size=128), f'{name}: {pred.label} {pred.p_fake:.2f}'))
-            rows.append([name, pred.label, round(float(pred.p_fake), 4), bool(pred.uncertain), '; '.join(res['warnings'])])
-        return gallery, rows
-
+    svc = demo_service(predictor, model_dir, log_path, max_file_mb, max_pixels, monitoring)
+    h = DemoHandlers(svc, load_examples() if show_examples else [], max_batch_files)
     # uploads and rendered images live in Gradio's cache ($GRADIO_TEMP_DIR, /tmp/gradio): Gradio drops its own after
     # 10 minutes; under `create_app`, `sweep_uploads` also deletes anything older than `upload_ttl_s`
     with gr.Blocks(title='CIFAKE real-vs-fake detector', delete_cache=(60, 600)) as demo:
         gr.Markdown(_HEADER)
-        with gr.Tab('One image'):
-            with gr.Row():
-                with gr.Column():
-                    file_in = gr.File(label='Image (JPEG, PNG, WebP, GIF, BMP): drop it here', file_types=['image'],
-                                      type='filepath', height=140, elem_id='file_in')
-                    with gr.Row():
-                        run_btn = gr.Button('Detect', variant='primary')
-                        another = gr.UploadButton('Upload another image', file_types=['image'], type='filepath', elem_id='another')
-                with gr.Column():
-                    verdict = gr.Label(label='Verdict', num_top_classes=2, elem_id='verdict')
-                    warn_md = gr.Markdown(elem_id='warnings')
-            with gr.Row():
-                upload_img = gr.Image(label='Your image, as uploaded', height=280, interactive=False, elem_id='upload_preview')
-                seen_img = gr.Image(label='What the model sees (32×32, enlarged)', height=280, interactive=False, elem_id='seen')
-                heat_img = gr.Image(label='Evidence: red → FAKE, blue → REAL', height=280, interactive=False, elem_id='heatmap')
-            with gr.Accordion('API result (JSON)', open=False):
-                res_json = gr.JSON()
-            ui_outputs = [verdict, upload_img, seen_img, heat_img, warn_md, res_json]
-            if examples:
-                gr.Examples([[str(EXAMPLES_DIR / e['file'])] for e in examples], inputs=file_in, label=EXAMPLES_LABEL,
-                            example_labels=[example_label(e) for e in examples], examples_per_page=len(examples),
-                            fn=ui_predict, outputs=ui_outputs, run_on_click=True, cache_examples=False, elem_id='examples')
-                # Gradio copied the examples into its cache with their old mtimes: keep those copies from both sweepers
-                file_in.keep_in_cache.update(file_in.move_resource_to_block_cache(str(EXAMPLES_DIR / e['file'])) for e in examples)
-        with gr.Tab('Several images'):
-            files_in = gr.File(label=f'Images (up to {max_batch_files})', file_count='multiple', file_types=['image'], type='filepath', height=140)
-            many_btn = gr.Button('Detect all', variant='primary')
-            gallery = gr.Gallery(label='Evidence heatmaps', columns=5, height=300, object_fit='contain')
-            table = gr.Dataframe(headers=['file', 'label', 'p_fake', 'uncertain', 'warnings / error'],
-                                 datatype=['str', 'str', 'number', 'bool', 'str'], interactive=False, wrap=True,
-                                 column_widths=['18%', '9%', '10%', '10%', '53%'])
-        with gr.Tab('About the model'):
-            gr.Markdown(about_markdown(info, getattr(predictor, 'version', '?'), getattr(predictor, 'band', 0.1)))
-            with gr.Accordion('Model card', open=False):
-                gr.Markdown(info.get('card') or '*No model card shipped with this model.*')
+        one_image_tab(h)
+        several_images_tab(h)
+        about_tab(svc.predictor)
         # the JSON API: `Client(url).predict(handle_file(path), api_name='/predict')`
         api_in, api_out, api_btn = gr.File(visible=False), gr.JSON(visible=False), gr.Button(visible=False)
-        api_btn.click(api_predict, api_in, api_out, api_name='predict',
+        api_btn.click(h.api, api_in, api_out, api_name='predict',
                       api_description='Classify one image file as REAL or FAKE; returns a JSON object (see the docs).')
-        gr.on([run_btn.click, file_in.upload], ui_predict, file_in, ui_outputs, api_visibility='private')
-        another.upload(lambda p: p, another, file_in, api_visibility='private').then(ui_predict, file_in, ui_outputs,
-                                                                                   api_visibility='private')
-        gr.on([many_btn.click, files_in.upload], ui_predict_many, files_in, [gallery, table], api_visibility='private')
     demo.queue(default_concurrency_limit=concurrency)
     demo.state_session_capacity = session_capacity  # read by `mount_gradio_app`; pass it to `launch` too
     demo.service, demo.max_batch_files = svc, max_batch_files
@@ -437,6 +497,7 @@ def file_paths(doc):
             stack.extend(d.values())
         elif isinstance(d, list): stack.extend(d)
 
+# %% ../nbs/08_app.ipynb #a5c3e6c0
 def is_upload(path, root: Path, max_bytes: int) -> bool:
     "True when `path` is a regular file inside `root` (symlinks resolved) of at most `max_bytes`: a file this server received."
     if not isinstance(path, str) or not inside(path, root): return False
@@ -444,23 +505,7 @@ def is_upload(path, root: Path, max_bytes: int) -> bool:
     except (OSError, ValueError): return False
     return stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
 
-def sweep_uploads(root: Path, max_age_s: float, keep=frozenset()) -> tuple[int, int]:
-    "Delete files under `root` older than `max_age_s` seconds (except the paths in `keep`) and the folders left empty: `(files deleted, bytes freed)`."
-    n = freed = 0; cutoff = time.time() - max_age_s
-    keep = {os.path.realpath(k) for k in keep}
-    for d, dirs, files in os.walk(root, topdown=False):
-        for f in files:
-            p = os.path.join(d, f)
-            if os.path.realpath(p) in keep: continue
-            try:
-                st = os.lstat(p)
-                if st.st_mtime < cutoff: os.unlink(p); n += 1; freed += st.st_size
-            except OSError: pass
-        if d != str(root):
-            try: os.rmdir(d)
-            except OSError: pass
-    return n, freed
-
+# %% ../nbs/08_app.ipynb #678eb606
 def folder_bytes(root: Path) -> int:
     "Total size of the files under `root`, bytes."
     total = 0
@@ -469,6 +514,28 @@ def folder_bytes(root: Path) -> int:
             try: total += os.lstat(os.path.join(d, f)).st_size
             except OSError: pass
     return total
+
+# %% ../nbs/08_app.ipynb #3c2403ee
+def sweep_uploads(root: Path, max_age_s: float, keep=frozenset()) -> tuple[int, int]:
+    "Delete files under `root` older than `max_age_s` seconds (except the paths in `keep`) and the folders left empty: `(files deleted, bytes freed)`."
+    n = freed = 0
+    cutoff = time.time() - max_age_s
+    keep = {os.path.realpath(k) for k in keep}
+    for d, dirs, files in os.walk(root, topdown=False):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.realpath(p) in keep: continue
+            try:
+                st = os.lstat(p)
+                if st.st_mtime < cutoff:
+                    os.unlink(p)
+                    n += 1
+                    freed += st.st_size
+            except OSError: pass
+        if d != str(root):
+            try: os.rmdir(d)
+            except OSError: pass
+    return n, freed
 
 # %% ../nbs/08_app.ipynb #0da34409
 class _PartCounter:
@@ -499,6 +566,7 @@ class _PartCounter:
         except Exception: return self.bad or (400, 'bad_request', 'malformed multipart upload')
         return self.bad
 
+# %% ../nbs/08_app.ipynb #3a89fca4
 class RequestGuard:
     "ASGI middleware: JSON requests may name only files this server received; uploads are bounded in files, bytes, bytes in flight and folder size."
     def __init__(self, app,                              # the ASGI app to protect (FastAPI with Gradio mounted)
@@ -540,7 +608,8 @@ class RequestGuard:
         while True:
             msg = await receive()
             if msg['type'] == 'http.disconnect': return
-            chunks.append(msg.get('body', b'')); n += len(chunks[-1])
+            chunks.append(msg.get('body', b''))
+            n += len(chunks[-1])
             if n > self.max_json_bytes: return await self._refuse(send, 413, 'request_too_large', f'request body above {self.max_json_bytes:,} bytes', n)
             if not msg.get('more_body'): break
         body = b''.join(chunks)
@@ -596,17 +665,13 @@ class RequestGuard:
         finally: self.inflight -= n
         if bad: await self._refuse(send, *bad, n)
 
-# %% ../nbs/08_app.ipynb #21e88798
-def create_app(demo: gr.Blocks,
-               upload_ttl_s: float = 300,         # uploads and rendered files older than this are deleted, seconds
-               max_folder_mb: float = 512,        # upload folder size beyond which new uploads are refused as busy, MiB
-               max_inflight_mb: float = 256,      # bytes of all uploads being received at once, MiB
-              ):
-    "The served app: `demo` at `/` behind `RequestGuard`, Gradio's upload-path check on, `GET /healthz`, and an upload sweeper."
+# %% ../nbs/08_app.ipynb #d387f118
+def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_in_cache`) are spared
+                     root: Path,          # the upload folder to sweep
+                     upload_ttl_s: float, # files older than this are deleted, seconds
+                    ):
+    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` seconds while the app runs."
     import contextlib
-    from fastapi import FastAPI
-    svc, root = demo.service, upload_root()
-
     @contextlib.asynccontextmanager
     async def lifespan(app):
         async def sweep():
@@ -617,22 +682,18 @@ def create_app(demo: gr.Blocks,
         task = asyncio.create_task(sweep())
         try: yield
         finally: task.cancel()
+    return lifespan
 
-    app = FastAPI(title='cifake_nb demo', lifespan=lifespan)
+# %% ../nbs/08_app.ipynb #86e34cd5
+def add_healthz(app, svc: DemoService) -> None:
+    "`GET /healthz` on `app`: the model version and the log's health; 'degraded' when the last log write failed."
     version = getattr(svc.predictor, 'version', None)
     @app.get('/healthz')
     def healthz() -> dict:
         log = svc.log.health() if svc.log is not None else None
         return {'status': 'ok' if log is None or log['ok'] else 'degraded', 'model_version': version, 'log': log}
-    if svc.metrics is not None: _add_monitoring(app, svc)
-    app = gr.mount_gradio_app(app, demo, path='/', max_file_size=svc.max_bytes, show_error=False)
-    demo.has_launched = True  # mount_gradio_app leaves it False, which switches off Gradio's "was it uploaded?" check
-    guard = RequestGuard(app, root, svc.max_bytes, max_files=getattr(demo, 'max_batch_files', 32),
-                         max_inflight_bytes=int(max_inflight_mb * 2**20), max_folder_bytes=int(max_folder_mb * 2**20),
-                         on_refusal=lambda reason, n: svc.refused(reason, n))
-    guard.fastapi, demo.guard = app, guard
-    return guard
 
+# %% ../nbs/08_app.ipynb #7be33ac0
 def _add_monitoring(app, svc: DemoService) -> None:
     "`GET /metrics` (Prometheus) and `GET /drift` (JSON; cached, rate-limited) on `app`, for the model and log of `svc`."
     from fastapi.responses import JSONResponse
@@ -649,6 +710,27 @@ def _add_monitoring(app, svc: DemoService) -> None:
         status, body, headers = drift()
         return JSONResponse(body, status, headers)
 
+# %% ../nbs/08_app.ipynb #21e88798
+def create_app(demo: gr.Blocks,
+               upload_ttl_s: float = 300,         # uploads and rendered files older than this are deleted, seconds
+               max_folder_mb: float = 512,        # upload folder size beyond which new uploads are refused as busy, MiB
+               max_inflight_mb: float = 256,      # bytes of all uploads being received at once, MiB
+              ):
+    "The served app: `demo` at `/` behind `RequestGuard`, Gradio's upload-path check on, `GET /healthz`, and an upload sweeper."
+    from fastapi import FastAPI
+    svc, root = demo.service, upload_root()
+    app = FastAPI(title='cifake_nb demo', lifespan=sweeper_lifespan(demo, root, upload_ttl_s))
+    add_healthz(app, svc)
+    if svc.metrics is not None: _add_monitoring(app, svc)
+    app = gr.mount_gradio_app(app, demo, path='/', max_file_size=svc.max_bytes, show_error=False)
+    demo.has_launched = True  # mount_gradio_app leaves it False, which switches off Gradio's "was it uploaded?" check
+    guard = RequestGuard(app, root, svc.max_bytes, max_files=getattr(demo, 'max_batch_files', 32),
+                         max_inflight_bytes=int(max_inflight_mb * 2**20), max_folder_bytes=int(max_folder_mb * 2**20),
+                         on_refusal=lambda reason, n: svc.refused(reason, n))
+    guard.fastapi, demo.guard = app, guard
+    return guard
+
+# %% ../nbs/08_app.ipynb #6f446014
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     "Command-line options of `cifake-demo` (defaults follow `$PORT` and `$GRADIO_SERVER_*`)."
     env = os.environ
@@ -667,6 +749,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help='proxies whose X-Forwarded-* headers are trusted (default $FORWARDED_ALLOW_IPS or 127.0.0.1)')
     return p.parse_args(argv)
 
+# %% ../nbs/08_app.ipynb #c0b4ec6c
 def main(argv: list[str] | None = None) -> None:
     "The `cifake-demo` console script: build the demo and serve it (UI, `/predict` API, `/healthz`)."
     a = parse_args(argv)
