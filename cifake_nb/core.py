@@ -268,7 +268,7 @@ class Sidecar(Config):
 class Provenance(Sidecar):
     "What a checkpoint and its export both record: the model, its labels, and where it came from."
     model: str                      # a name from `cifake_nb.models.list_models()`
-    label_names: list[str]          # logit order: must equal LABEL_NAMES
+    label_names: list[str] | None   # logit order: must equal LABEL_NAMES (null is refused by `check_label_names`, saying so)
     model_kwargs: dict = field(default_factory=dict)  # constructor arguments
     input_size: list[int] = field(default_factory=lambda: [IMG_SIZE, IMG_SIZE])  # [height, width], pixels
     data_fingerprint: str = ''      # `CIFAKE.fingerprint` of the training data

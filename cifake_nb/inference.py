@@ -4,13 +4,14 @@
 
 # %% ../nbs/07_inference.ipynb #cb906876
 from __future__ import annotations
-import hashlib, importlib.resources, io, json, math, os, re
+import importlib.resources, io, os, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
 import onnxruntime as ort
-from .images import IMG_SIZE, MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
+from .core import IMG_SIZE, ModelInfo, SidecarError, decide, p_fake, sha256_file, to_input
+from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'read_image', 'default_model_dir', 'hub_model_dir',
@@ -26,6 +27,7 @@ class InputError(ValueError):
 class ModelError(RuntimeError):
     "A model folder that is missing, incomplete, damaged, not a cifake_nb export, or cannot be fetched."
 
+# %% ../nbs/07_inference.ipynb #31e656c2
 def image_warnings(width: int, height: int, animated: bool = False) -> list[str]:
     "Readable warnings about an input of `width`×`height` pixels (off-distribution size, resizing, cropping, animation)."
     out = []
@@ -39,7 +41,7 @@ def image_warnings(width: int, height: int, animated: bool = False) -> list[str]
     if animated: out.append('animated image: only the first frame was used')
     return out
 
-# %% ../nbs/07_inference.ipynb #e42ca074
+# %% ../nbs/07_inference.ipynb #1741ef38
 def _peek(data: bytes) -> tuple[tuple[int, int], bool] | None:
     "`((width, height), animated)` from the image header (no decoding), or None when Pillow cannot open it."
     try:
@@ -48,6 +50,7 @@ def _peek(data: bytes) -> tuple[tuple[int, int], bool] | None:
 
 def _mib(n: int) -> str: return f'{n / 2**20:.1f} MiB'
 
+# %% ../nbs/07_inference.ipynb #b7c75a94
 def _from_bytes(data: bytes, max_bytes: int, max_pixels: int):
     "Encoded bytes → `(uint8 [32,32,3], (w, h), warnings)`."
     if len(data) > max_bytes:
@@ -58,6 +61,7 @@ def _from_bytes(data: bytes, max_bytes: int, max_pixels: int):
     (w, h), animated = _peek(data) or ((IMG_SIZE, IMG_SIZE), False)
     return x, (w, h), image_warnings(w, h, animated)
 
+# %% ../nbs/07_inference.ipynb #cc2ca8cb
 def _from_path(path, max_bytes: int, max_pixels: int):
     "A file path → `(uint8 [32,32,3], (w, h), warnings)`."
     s = str(path)
@@ -71,6 +75,7 @@ def _from_path(path, max_bytes: int, max_pixels: int):
         raise InputError(f'{e}{hint}') from None
     return _from_bytes(data, max_bytes, max_pixels)
 
+# %% ../nbs/07_inference.ipynb #fc074b49
 def _from_pil(img: Image.Image, max_pixels: int):
     "A PIL image → `(uint8 [32,32,3], (w, h), warnings)`."
     w, h = img.size
@@ -81,6 +86,7 @@ def _from_pil(img: Image.Image, max_pixels: int):
     except (OSError, ValueError, SyntaxError, TypeError) as e: raise InputError(f'cannot read the image: {e}') from None
     return x, (w, h), image_warnings(w, h, animated)
 
+# %% ../nbs/07_inference.ipynb #2cf3c711
 def _from_array(a: np.ndarray, max_pixels: int):
     "A uint8 numpy array → `(uint8 [32,32,3], (w, h), warnings)`."
     expected = 'expected uint8 pixels 0-255 shaped [H, W, 3] (RGB), [H, W, 4] (RGBA) or [H, W] (grey)'
@@ -95,6 +101,7 @@ def _from_array(a: np.ndarray, max_pixels: int):
     if w * h > max_pixels: raise InputError(f'array is {w}×{h} = {w*h:,} pixels, above the limit of {max_pixels:,}')
     return to_rgb32(Image.fromarray(np.ascontiguousarray(a))), (w, h), image_warnings(w, h)
 
+# %% ../nbs/07_inference.ipynb #21917a92
 def read_image(image,  # bytes | str | Path | PIL.Image | uint8 ndarray
                max_bytes: int = MAX_BYTES,    # largest encoded input, bytes
                max_pixels: int = MAX_PIXELS,  # largest width × height
@@ -108,11 +115,12 @@ def read_image(image,  # bytes | str | Path | PIL.Image | uint8 ndarray
     raise InputError(f'unsupported input type {type(image).__name__}: pass image bytes, a file path, a PIL.Image or a uint8 numpy array [H, W, 3]')
 
 # %% ../nbs/07_inference.ipynb #b21c3d08
-_HF_RE = re.compile(r'^hf://(?P<repo>[\w.-]+/[\w.-]+)(?P<sub>(?:/[\w.-]+)*)(?:@(?P<rev>[\w./-]+))?$')
-
 def default_model_dir() -> Path:
     "The model folder shipped inside the package: `cifake_nb/assets/default`."
     return Path(str(importlib.resources.files('cifake_nb'))) / 'assets' / 'default'
+
+# %% ../nbs/07_inference.ipynb #bd497872
+_HF_RE = re.compile(r'^hf://(?P<repo>[\w.-]+/[\w.-]+)(?P<sub>(?:/[\w.-]+)*)(?:@(?P<rev>[\w./-]+))?$')
 
 def hub_model_dir(spec: str) -> Path:
     "Local folder of a `hf://owner/name[/subfolder][@revision]` model (Hugging Face cache first, else downloaded)."
@@ -135,6 +143,7 @@ def hub_model_dir(spec: str) -> Path:
                              'Check the repository name and your network (or login for a private repo), or pass a local model folder') from None
     return root / sub if sub else root
 
+# %% ../nbs/07_inference.ipynb #a52851fa
 def model_source(model_dir,  # what was asked for: None, a path, or hf://...
                  folder: Path,  # the folder `resolve_model` found
                 ) -> str:
@@ -146,6 +155,7 @@ def model_source(model_dir,  # what was asked for: None, a path, or hf://...
         if p.parent.name == 'snapshots' and re.fullmatch(r'[0-9a-f]{40}', p.name): return f"hf://{m['repo']}{m['sub']}@{p.name}"
     return s
 
+# %% ../nbs/07_inference.ipynb #7375f854
 def resolve_model(model_dir=None) -> tuple[Path, Path]:
     "`(folder, onnx file)` of a model given as None (shipped default), a folder, its model.onnx/model.json, or `hf://...`."
     if model_dir is None:
@@ -161,37 +171,17 @@ def resolve_model(model_dir=None) -> tuple[Path, Path]:
     if not p.is_dir(): raise ModelError(f'model folder {s!r} does not exist: pass a folder written by cifake_nb.export (model.onnx + model.json), or hf://owner/name')
     return p, p / 'model.onnx'
 
-def _check_info(info: dict, side: Path) -> None:
-    "Validate the fields of a `model.json` that change answers: types, ranges, finite values; `ModelError` names the field."
-    def bad(field, why): raise ModelError(f'{side}: {field} {why}: the model folder is damaged or hand-edited; re-export or re-download it')
-    if not isinstance(info, dict): bad('the file', 'is not a JSON object')
-    if info.get('label_names') != ['REAL', 'FAKE']:
-        raise ModelError(f"{side} names the labels {info.get('label_names')}, expected ['REAL', 'FAKE'] (logit order): not a cifake_nb model")
-    for k, lo, hi in (('temperature', 1e-3, 1e3), ('threshold', 0.0, 1.0)):
-        v = info.get(k, 1.0 if k == 'temperature' else 0.5)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): bad(k, f'is {v!r}, expected a finite number')
-        if not lo <= v <= hi: bad(k, f'is {v}, expected a value in [{lo}, {hi}]')
-    if not isinstance(info.get('onnx_sha256'), str) or not re.fullmatch(r'[0-9a-f]{64}', info['onnx_sha256']):
-        bad('onnx_sha256', f"is {info.get('onnx_sha256')!r}, expected the 64-hex-digit SHA-256 of the ONNX file")
-    if info.get('file', 'model.onnx') != 'model.onnx': bad('file', f"is {info.get('file')!r}, expected 'model.onnx'")
-    for k in ('version', 'model'):
-        if k in info and not (isinstance(info[k], str) and info[k]): bad(k, f'is {info[k]!r}, expected a non-empty string')
-
-def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> dict:
-    "Read and validate `model.json` of a model folder (labels, decision rule, the ONNX file's hash); add `MODEL_CARD.md` under 'card'."
+# %% ../nbs/07_inference.ipynb #5eea387b
+def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> ModelInfo:
+    "A model folder's validated `model.json` (`ModelInfo`: labels, decision rule, provenance), with the ONNX file's SHA-256 checked."
     side = folder / 'model.json'
     if not side.exists(): raise ModelError(f'{folder} has no model.json: a model folder needs model.onnx and its model.json from cifake_nb.export')
     if not onnx_path.exists(): raise ModelError(f'{folder} has no {onnx_path.name}: a model folder needs model.onnx and its model.json from cifake_nb.export')
-    try: info = json.loads(side.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ModelError(f'{side} is not valid JSON ({e}): the model folder is damaged; re-export or re-download it') from None
-    _check_info(info, side)
-    if verify:
-        h = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
-        if h != info['onnx_sha256']:
-            raise ModelError(f"{onnx_path} does not match its model.json (SHA-256 {h[:12]}… ≠ {info['onnx_sha256'][:12]}…): "
-                             'the file is truncated, altered or from another export; re-export or re-download the model folder')
-    info.setdefault('version', f"{info.get('model', 'model')}-{info['onnx_sha256'][:12]}")
-    if (card := folder / 'MODEL_CARD.md').exists(): info['card'] = card.read_text()
+    try: info = ModelInfo.from_json(side)
+    except SidecarError as e: raise ModelError(f'{e}: the model folder is damaged, hand-edited or not a cifake_nb export; re-export or re-download it') from None
+    if verify and (h := sha256_file(onnx_path)) != info.onnx_sha256:
+        raise ModelError(f"{onnx_path} does not match its model.json (SHA-256 {h[:12]}… ≠ {info.onnx_sha256[:12]}…): "
+                         'the file is truncated, altered or from another export; re-export or re-download the model folder')
     return info
 
 # %% ../nbs/07_inference.ipynb #f08730e6
@@ -232,6 +222,7 @@ class Prediction:
         return (f'Prediction(label={self.label!r}, p_fake={self.p_fake:.4f}, uncertain={self.uncertain}, '
                 f'heatmap={"×".join(map(str, self.heatmap.shape))}, {self.width}×{self.height}, warnings={self.warnings}, model_version={self.model_version!r})')
 
+# %% ../nbs/07_inference.ipynb #3fb39eab
 def _cores() -> int:
     "CPU cores this process may use."
     try: return max(1, len(os.sched_getaffinity(0)))
@@ -244,6 +235,7 @@ def batch_threads() -> int:
     if not v.isdigit() or int(v) < 1: raise ValueError(f'CIFAKE_ORT_THREADS={v!r}: expected a whole number of threads ≥ 1')
     return int(v)
 
+# %% ../nbs/07_inference.ipynb #08151738
 def _session(path: Path, threads: int, providers) -> ort.InferenceSession:
     "An onnxruntime session with `threads` intra-op threads, full graph optimisation and no spinning threads."
     so = ort.SessionOptions()
@@ -254,11 +246,13 @@ def _session(path: Path, threads: int, providers) -> ort.InferenceSession:
     try: return ort.InferenceSession(str(path), so, providers=providers or ['CPUExecutionProvider'])
     except Exception as e: raise ModelError(f'onnxruntime cannot load {path}: {type(e).__name__}: {str(e)[:300]}') from None
 
+# %% ../nbs/07_inference.ipynb #431b2145
 def list_images(folder) -> list[Path]:
     "Image files directly in `folder` (by extension Pillow knows, hidden files skipped), sorted by name."
     exts = {e.lower() for e in Image.registered_extensions()}
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.') and p.suffix.lower() in exts)
 
+# %% ../nbs/07_inference.ipynb #3b446354
 def _describe(item) -> str:
     "A short name for an input item in error messages."
     if isinstance(item, (str, os.PathLike)): return repr(str(item))
@@ -266,6 +260,7 @@ def _describe(item) -> str:
     if isinstance(item, np.ndarray): return f'array {item.shape} {item.dtype}'
     return type(item).__name__
 
+# %% ../nbs/07_inference.ipynb #57686985
 class Predictor:
     "REAL-vs-FAKE predictions with a heatmap from an exported ONNX model folder (shipped default, a path or `hf://`); no torch."
     def __init__(self, model_dir=None,          # None → shipped model; a folder, its model.onnx, or hf://owner/name[/sub][@rev]
@@ -274,11 +269,12 @@ class Predictor:
         if not 0 <= band < 0.5: raise ValueError(f'band must be in [0, 0.5), got {band}')
         self.model_dir, self._onnx = resolve_model(model_dir)
         self.source = model_source(model_dir, self.model_dir)  # a Hub model: pinned to the commit read
-        self.info = read_model_info(self.model_dir, self._onnx)
-        self.version = self.info['version']
-        self.band, self.providers = band, providers
-        self.temperature, self.threshold = float(self.info.get('temperature', 1.0)), float(self.info.get('threshold', 0.5))
-        self.label_names = tuple(self.info['label_names'])
+        self.model_info = read_model_info(self.model_dir, self._onnx)  # a `ModelInfo`; `info` is it as a dict, with the card
+        card = self.model_dir / 'MODEL_CARD.md'
+        self.info = {**self.model_info.to_dict(), **({'card': card.read_text()} if card.exists() else {})}
+        self.version, self.band, self.providers = self.model_info.version, band, providers
+        self.temperature, self.threshold = self.model_info.temperature, self.model_info.threshold
+        self.label_names = tuple(self.model_info.label_names)
         self._single, self._batch, self.batch_threads = _session(self._onnx, 1, providers), None, batch_threads()
         ins, outs = [i.name for i in self._single.get_inputs()], [o.name for o in self._single.get_outputs()]
         if ins != ['image'] or not {'logits', 'cam'} <= set(outs):
@@ -301,15 +297,14 @@ class Predictor:
         if a.dtype != np.uint8 or a.ndim != 4 or a.shape[1:] != (IMG_SIZE, IMG_SIZE, 3):
             raise InputError(f'predict_arrays expects uint8 [N, 32, 32, 3] RGB arrays, got {a.dtype} {a.shape}; use predict() or predict_batch() for other images')
         sess = self._single if len(a) <= 8 else self._batch_session()
-        d, cams = np.empty(len(a), np.float64), []
+        logits, cams = [], []
         for i in range(0, len(a), batch_size):
-            x = np.ascontiguousarray(a[i:i + batch_size].transpose(0, 3, 1, 2), dtype=np.float32); x /= 255
-            logits, cam = sess.run(['logits', 'cam'], {'image': x})
-            d[i:i + batch_size] = logits[:, 1].astype(np.float64) - logits[:, 0]; cams.append(cam)
-        if not np.isfinite(d).all():  # a NaN model would answer p_fake = NaN and a label by accident
+            lg, cam = sess.run(['logits', 'cam'], {'image': to_input(a[i:i + batch_size])})  # the one transform
+            logits.append(lg); cams.append(cam)
+        logits = np.concatenate(logits) if logits else np.zeros((0, 2), np.float32)
+        if not np.isfinite(logits).all():  # a NaN model would answer p_fake = NaN and a label by accident
             raise ModelError(f'model {self.version} produced non-finite logits: the model file is broken; re-export it from a finite checkpoint')
-        p = np.exp(-np.logaddexp(0, -d / self.temperature))  # softmax over two classes, numerically stable
-        return p, (np.concatenate(cams) if cams else np.zeros((0, *self.cam_size), np.float32))
+        return p_fake(logits, self.temperature), (np.concatenate(cams) if cams else np.zeros((0, *self.cam_size), np.float32))
 
     def _prediction(self, p: float, cam: np.ndarray, size: tuple[int, int], warns: list[str]) -> Prediction:
         "Assemble a `Prediction` from p_fake, the model-resolution CAM and the input's size and warnings."
@@ -317,7 +312,7 @@ class Predictor:
         heat = (self._up[0] @ cam @ self._up[1].T).astype(np.float32)
         uncertain = abs(p - self.threshold) < self.band
         if uncertain: warns = warns + [f'uncertain: p_fake {p:.2f} is within {self.band} of the threshold {self.threshold}']
-        return Prediction(self.label_names[1] if p >= self.threshold else self.label_names[0], float(p), bool(uncertain), heat,
+        return Prediction(self.label_names[int(decide(p, self.threshold)[0])], float(p), bool(uncertain), heat,
                           warns, self.version, int(size[0]), int(size[1]))
 
     def predict(self, image) -> Prediction:

@@ -37,7 +37,8 @@ def toy_export(tmp_path_factory, cifake):
     "A speednet given 10 SGD steps on 2,048 training images (so its logits are not near zero), exported to ONNX."
     import torch
     from cifake_nb.models import create_model
-    from cifake_nb.export import export_onnx, to_input
+    from cifake_nb.core import LABEL_NAMES, to_input
+    from cifake_nb.export import export_onnx
     torch.manual_seed(0); m = create_model('speednet'); opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
     rng = np.random.default_rng(0); idx = rng.permutation(len(cifake.train))[:2048]
     x, y = torch.from_numpy(to_input(cifake.train.images[idx])), torch.from_numpy(cifake.train.labels[idx])
@@ -47,7 +48,7 @@ def toy_export(tmp_path_factory, cifake):
         loss = torch.nn.functional.cross_entropy(m(x[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step()
     m.eval()
     d = tmp_path_factory.mktemp('toy')
-    export_onnx(m, d / 'model.onnx', {'model': 'speednet', 'temperature': 1.7, 'threshold': 0.45})
+    export_onnx(m, d / 'model.onnx', {'model': 'speednet', 'label_names': list(LABEL_NAMES), 'temperature': 1.7, 'threshold': 0.45})
     return m, d
 
 
