@@ -8,7 +8,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['CIFAKE_MEAN', 'CIFAKE_STD', 'MODELS', 'Normalize', 'CamNet', 'register', 'list_models', 'create_model',
-           'count_params', 'paper_cnn', 'conv_bn', 'SpeedBlock', 'speednet', 'timm_resnet', 'resnet18']
+           'count_params', 'paper_cnn', 'conv_bn', 'SpeedBlock', 'speednet', 'timm_resnet', 'resnet18', 'SeedCNN',
+           'seed_cnn']
 
 # %% ../nbs/01_models.ipynb #74482b08
 CIFAKE_MEAN = (0.4720, 0.4629, 0.4178)  # per-channel mean of CIFAKE train images in [0, 1]
@@ -45,8 +46,8 @@ def list_models() -> list[str]:
     "Names accepted by `create_model`."
     return sorted(MODELS) + ['timm/<resnet-family name>']
 
-def create_model(name: str, **kwargs) -> CamNet:
-    "Build model `name` (see `list_models()`) with constructor `kwargs`; unknown names and arguments are clear errors."
+def create_model(name: str, **kwargs) -> nn.Module:
+    "Build model `name` (see `list_models()`) with constructor `kwargs` (a `CamNet`, except the `seed_cnn` peer); unknown names and arguments are clear errors."
     if name.startswith('timm/'): return timm_resnet(name[5:], **kwargs)
     if name not in MODELS: raise ValueError(f'unknown model {name!r}: choose one of {list_models()}')
     try: return MODELS[name](**kwargs)
@@ -106,3 +107,23 @@ def timm_resnet(name: str = 'resnet18', dropout: float = 0.0, **kwargs) -> CamNe
 def resnet18(dropout: float = 0.0) -> CamNet:
     "timm ResNet-18 from scratch with a CIFAR stem (11.2 M parameters, 4×4 final map)."
     return timm_resnet('resnet18', dropout=dropout)
+
+# %% ../nbs/01_models.ipynb #307cfb3e
+class SeedCNN(nn.Module):
+    "3× (conv3×3 + BN + ReLU + maxpool2) then a Flatten → MLP head with dropout; logits (REAL, FAKE); no CAM."
+    def __init__(self, widths: tuple = (32, 64, 128),  # channels of the three conv blocks
+                 hidden: tuple = (256, 128),           # widths of the hidden dense layers
+                 dropout: float = 0.5):                # dropout after each hidden dense layer
+        super().__init__()
+        blocks, c = [], 3
+        for w in widths: blocks += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]; c = w
+        self.body = nn.Sequential(*blocks)  # last feature map [B, widths[-1], 32 / 2^k, 32 / 2^k]
+        dims, head = [c * (32 // 2 ** len(widths)) ** 2, *hidden], [nn.Flatten()]
+        for a, b in zip(dims[:-1], dims[1:]): head += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
+        self.head = nn.Sequential(*head, nn.Linear(dims[-1], 2))
+    def forward(self, x): return self.head(self.body(x))
+
+@register
+def seed_cnn(dropout: float = 0.5) -> SeedCNN:
+    "The seed project's CNN (issue 14): conv 32/64/128 + BN + ReLU + maxpool, Flatten → 2048→256→128→2 with dropout 0.5."
+    return SeedCNN(dropout=dropout)
