@@ -37,6 +37,7 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     a = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo) * 255.0
     return Image.fromarray(np.round(a).astype(np.uint8), mode='L')
 
+# %% ../nbs/00a_images.ipynb #ffa2724a
 def _reducible(img: Image.Image) -> Image.Image:
     "`img` in a mode that `Image.reduce` supports, converting as `to_rgb` would (palette → RGB(A), bilevel → L, 16-bit → I)."
     if img.mode == '1': return img.convert('L')
@@ -51,6 +52,7 @@ def _shrink(img: Image.Image, size: int, gap: float = 3.0) -> Image.Image:
     try: return img.reduce(k)
     except ValueError: return _reducible(img).reduce(k)  # a mode `reduce` does not take: one full-size conversion first
 
+# %% ../nbs/00a_images.ipynb #266bbcac
 def to_rgb(img: Image.Image, shrink_to: int | None = None) -> Image.Image:
     "Convert any Pillow image to `RGB` with the policy above; with `shrink_to`, large images are reduced first (bounded memory)."
     if getattr(img, 'is_animated', False): img.seek(0)
@@ -65,6 +67,7 @@ def to_rgb(img: Image.Image, shrink_to: int | None = None) -> Image.Image:
         return Image.alpha_composite(bg, rgba).convert('RGB')
     return img.convert('RGB') if img.mode != 'RGB' else img
 
+# %% ../nbs/00a_images.ipynb #166e58d7
 def resize_center_crop(img: Image.Image, size: int = IMG_SIZE) -> Image.Image:
     "Resize the shorter side to `size` (bicubic) and center-crop to `size`×`size`, resampling only the kept square; 32×32 input is returned untouched."
     w, h = img.size
@@ -74,6 +77,7 @@ def resize_center_crop(img: Image.Image, size: int = IMG_SIZE) -> Image.Image:
     sx, sy = nw / w, nh / h  # the scale resize-then-crop would apply on each axis
     return img.resize((size, size), Image.BICUBIC, box=(l / sx, t / sy, (l + size) / sx, (t + size) / sy), reducing_gap=3.0)
 
+# %% ../nbs/00a_images.ipynb #09f1ea66
 def _crop_long_side(img: Image.Image, size: int, max_aspect: float = 4.0) -> Image.Image:
     "Crop a very elongated image (aspect > `max_aspect`) to the centred part of its long side that the centre crop can use, plus the filter's margin."
     w, h = img.size; s, L = min(w, h), max(w, h)
@@ -82,10 +86,12 @@ def _crop_long_side(img: Image.Image, size: int, max_aspect: float = 4.0) -> Ima
     o = (L - keep) // 2
     return img.crop((o, 0, o + keep, h) if w > h else (0, o, w, o + keep))  # centred, so any EXIF orientation keeps it
 
+# %% ../nbs/00a_images.ipynb #ee46dd7f
 def to_rgb32(img: Image.Image, size: int = IMG_SIZE) -> np.ndarray:
     "Any Pillow image → `uint8` array `[size, size, 3]` under the documented policy."
     return np.asarray(resize_center_crop(to_rgb(_crop_long_side(img, size), shrink_to=size), size), dtype=np.uint8)
 
+# %% ../nbs/00a_images.ipynb #89c62100
 def far_from_native(shape: tuple[int, int], size: int = IMG_SIZE, factor: float = 2.0) -> bool:
     "True when an image of `(width, height)` is more than `factor`× away from `size` on either side."
     return any(s > size * factor or s < size / factor for s in shape)
@@ -101,6 +107,7 @@ def _release_memory() -> None:
         ctypes.CDLL('libc.so.6').malloc_trim(0)
     except (OSError, AttributeError): pass
 
+# %% ../nbs/00a_images.ipynb #72e19310
 class DecodeBudget:
     "A process-wide byte budget for decoded pixels: `with budget.hold(n):` waits (up to `timeout` s) until `n` bytes are free."
     def __init__(self, max_bytes: int,        # bytes of decoded pixels in flight at once, all threads together
@@ -119,8 +126,10 @@ class DecodeBudget:
         finally:
             with self._cv: self.used -= n; self._cv.notify_all()
 
+# %% ../nbs/00a_images.ipynb #3b8e47e5
 DECODE_BUDGET = DecodeBudget(int(float(os.environ.get('CIFAKE_DECODE_BUDGET_MB') or 192) * 2**20))
 
+# %% ../nbs/00a_images.ipynb #5467e6b2
 def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS,
                  budget: DecodeBudget | None = None) -> np.ndarray:  # None = the process-wide `DECODE_BUDGET`
     "Decode image `data` to `uint8 [size, size, 3]`; raises `ImageDecodeError` with a readable reason."
@@ -151,10 +160,12 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
     except (OSError, SyntaxError, ValueError, EOFError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
     except MemoryError: raise ImageDecodeError('the image needs more memory to decode than this process has') from None
 
+# %% ../nbs/00a_images.ipynb #42c06141
 def content_hash(data: bytes) -> int:
     "64-bit BLAKE2b of raw bytes, as an unsigned int."
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), 'little')
 
+# %% ../nbs/00a_images.ipynb #b29b4245
 def decode_batch(items: list[bytes], size: int = IMG_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     "Decode many images: `(images uint8 [n,size,size,3], ok bool [n], hashes uint64 [n], reasons)`; never raises."
     out = np.zeros((len(items), size, size, 3), np.uint8)
