@@ -130,10 +130,12 @@ def _can_reach(host: str, port: int = 443, timeout: float = 1.0) -> bool:
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
     return bool(ok)
 
+# %% ../nbs/00b_data.ipynb #e971040e
 def hub_revision(revision: str | None = None) -> str | None:
     "The Hub revision to read: `revision`, else `$CIFAKE_HUB_REVISION`, else None (the dataset's default branch)."
     return revision or os.environ.get('CIFAKE_HUB_REVISION') or None
 
+# %% ../nbs/00b_data.ipynb #405a9b51
 def hub_snapshot(repo_id: str,  # Hub dataset id, 'owner/name'
                  revision: str | None = None,  # branch, tag or commit; None → `hub_revision()`
                 ) -> Path:
@@ -152,6 +154,7 @@ def hub_snapshot(repo_id: str,  # Hub dataset id, 'owner/name'
                               f"or a Kaggle-layout folder with train|test/REAL|FAKE/*.jpg.")
     return Path(snapshot_download(**kw))
 
+# %% ../nbs/00b_data.ipynb #10381d18
 def hub_commit(root: str | os.PathLike) -> str:
     "The Hub commit a data folder holds: a Hugging Face cache snapshot, or an `hf download --local-dir` folder (as its download recorded it); '' if unknown."
     root = Path(root)
@@ -163,6 +166,7 @@ def hub_commit(root: str | os.PathLike) -> str:
         if _COMMIT_RE.match(first): commits.add(first)
     return commits.pop() if len(commits) == 1 else ''  # files from several commits: no single answer
 
+# %% ../nbs/00b_data.ipynb #8737973a
 def pinned_source(source: str | os.PathLike, root: Path) -> str:
     "`source` as a dataset records it: a Hub id pinned to the commit read (`owner/name@<commit>`), anything else as given."
     s = str(source)
@@ -170,6 +174,7 @@ def pinned_source(source: str | os.PathLike, root: Path) -> str:
     if m and not Path(s).expanduser().exists() and (commit := hub_commit(root)): return f"{m['repo']}@{commit}"
     return s
 
+# %% ../nbs/00b_data.ipynb #32bd1d9f
 def find_source(source: str | os.PathLike,  # Hub id (`owner/name[@revision]`), parquet folder or Kaggle image folder
                 revision: str | None = None,  # Hub revision; None → `@revision` in `source`, `$CIFAKE_HUB_REVISION`, the default branch
                ) -> tuple[str, Path, dict[str, list[Path]]]:
@@ -218,6 +223,7 @@ def parquet_label_names(path: Path) -> list[str]:
         raise DataError(f"{path.name}: column 'label' is not a ClassLabel (features: {feats})")
     return list(feats['label'].names)
 
+# %% ../nbs/00b_data.ipynb #babe6ad1
 def read_parquet_rows(files: list[Path]) -> tuple[list[bytes], np.ndarray, list[str]]:
     "Raw `(bytes, our labels, paths)` from parquet shards in the Hub layout."
     import pyarrow.parquet as pq
@@ -231,6 +237,7 @@ def read_parquet_rows(files: list[Path]) -> tuple[list[bytes], np.ndarray, list[
         labels.append(np.vectorize(m.__getitem__, otypes=[np.int64])(t.column('label').to_numpy()))
     return blobs, np.concatenate(labels) if labels else np.zeros(0, np.int64), [p or '' for p in paths]
 
+# %% ../nbs/00b_data.ipynb #065c466c
 def read_folder_rows(files: list[Path]) -> tuple[list[bytes], np.ndarray, list[str]]:
     "Raw `(bytes, our labels, paths)` from `REAL|FAKE/*` image files."
     labels = np.array([LABEL_NAMES.index(f.parent.name.upper()) for f in files], np.int64)
@@ -254,6 +261,7 @@ def decode_parallel(blobs: list[bytes], num_workers: int | None = None, chunk: i
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]), [r for p in parts for r in p[3]])
 
+# %% ../nbs/00b_data.ipynb #fa6be0d4
 def source_key(kind: str, files: dict[str, list[Path]]) -> str:
     "Cache key: SHA-256 of the source files' content (parquet) or names/sizes/mtimes (folders), plus the decode policy."
     h = hashlib.sha256(DECODE_POLICY.encode() + kind.encode())
@@ -268,10 +276,12 @@ def source_key(kind: str, files: dict[str, list[Path]]) -> str:
                 st = f.stat(); h.update(f'{f.parent.name}/{st.st_size}/{st.st_mtime_ns}'.encode())
     return h.hexdigest()
 
+# %% ../nbs/00b_data.ipynb #7c81e2b3
 def default_cache_dir() -> Path:
     "`$CIFAKE_CACHE`, else `~/.cache/cifake_nb`."
     return Path(os.environ.get('CIFAKE_CACHE', Path.home() / '.cache' / 'cifake_nb')).expanduser()
 
+# %% ../nbs/00b_data.ipynb #905fe08d
 _ARRAYS = ('images', 'labels', 'categories', 'paths', 'hashes')
 
 def _save_cache(ds: CIFAKE, folder: Path):
@@ -283,6 +293,7 @@ def _save_cache(ds: CIFAKE, folder: Path):
                                                    errors=ds.errors, policy=DECODE_POLICY, sha256=cache_digest(ds.splits)), indent=1))
     shutil.rmtree(folder, ignore_errors=True); tmp.rename(folder)
 
+# %% ../nbs/00b_data.ipynb #66e1bc89
 def cache_digest(splits: dict[str, Split]) -> str:
     "SHA-256 over every array of every split (images, labels, categories, paths, hashes): what the cache must still hold."
     h = hashlib.sha256()
@@ -292,6 +303,7 @@ def cache_digest(splits: dict[str, Split]) -> str:
             h.update(f'{k}.{a}:{v.dtype}:{v.shape}'.encode()); h.update(np.ascontiguousarray(v.astype(str) if a == 'paths' else v).data)
     return h.hexdigest()
 
+# %% ../nbs/00b_data.ipynb #4b4a64b0
 def _load_cache(folder: Path) -> CIFAKE | None:
     "The cached dataset, or None when absent or damaged (a damaged or altered cache warns, and is decoded again)."
     try:
@@ -305,7 +317,6 @@ def _load_cache(folder: Path) -> CIFAKE | None:
                       'or from an older version): decoding the source again', stacklevel=3)
         return None
     return CIFAKE(splits, meta['source'], meta['fingerprint'], [tuple(e) for e in meta['errors']])
-
 
 # %% ../nbs/00b_data.ipynb #adf5a015
 def load_cifake(source: str | os.PathLike = HUB_ID,  # Hub id, parquet folder or Kaggle image folder
@@ -373,6 +384,7 @@ def class_counts(ds: CIFAKE):
                          **{c: int(cats[i + 1]) for i, c in enumerate(CIFAR10_CLASSES)}})
     return pd.DataFrame(rows).set_index(['split', 'label'])
 
+# %% ../nbs/00b_data.ipynb #6c5204fd
 def show_samples(split: Split, label: int, n: int = 32, ncols: int = 8, seed: int = 0, ax=None):
     "A grid of `n` random images of one label, captioned with their CIFAR-10 category."
     import matplotlib.pyplot as plt
@@ -399,6 +411,7 @@ def duplicate_audit(ds: CIFAKE):
         rows.append(row)
     return pd.DataFrame(rows).set_index('split')
 
+# %% ../nbs/00b_data.ipynb #96992955
 def duplicate_groups(split: Split, min_size: int = 2) -> list[np.ndarray]:
     "Index groups of byte-identical images within a split, largest first."
     order = np.argsort(split.hashes, kind='stable'); h = split.hashes[order]
@@ -406,6 +419,7 @@ def duplicate_groups(split: Split, min_size: int = 2) -> list[np.ndarray]:
     groups = [g for g in np.split(order, cuts) if len(g) >= min_size]
     return sorted(groups, key=len, reverse=True)
 
+# %% ../nbs/00b_data.ipynb #7deccdf4
 def deduplicate(ds: CIFAKE, against: str = 'test') -> CIFAKE:
     "A view with byte-identical duplicates dropped (first kept) and non-`against` images that also occur in `against` removed."
     out = {}
@@ -423,6 +437,7 @@ def random_flip(x, generator=None):
     m = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5
     return torch.where(m[:, None, None, None], x.flip(-1), x)
 
+# %% ../nbs/00b_data.ipynb #b876c648
 def random_translate(x, pad: int = 2, generator=None):
     "Shift each image of an NCHW batch by up to `pad` pixels in x and y (reflection padding)."
     import torch, torch.nn.functional as F
@@ -436,6 +451,7 @@ def random_translate(x, pad: int = 2, generator=None):
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :].expand(n, c, h, w)
     return xp.gather(3, cols)
 
+# %% ../nbs/00b_data.ipynb #aaa16eca
 class Batches:
     "Seeded minibatches `(x float [B,3,32,32] in [0,1], y int64 [B])` from uint8 NHWC images on any device."
     def __init__(self, images, labels, batch_size: int = 512, shuffle: bool = False, flip: bool = False, translate: int = 0,
