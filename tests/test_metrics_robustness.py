@@ -1,5 +1,5 @@
-"""Tests beyond the notebooks for cifake_nb.metrics, cifake_nb.robustness and nbs/evaluate.ipynb."""
-import ast, json
+"""Tests beyond the notebooks for cifake_nb.metrics and cifake_nb.robustness (nbs/evaluate.ipynb: tests/test_evaluate_notebook.py)."""
+import json
 from pathlib import Path
 import numpy as np
 import pytest
@@ -81,29 +81,3 @@ def test_robustness_table_perfect_detector():
     df = robustness_table(oracle, x, y, names=['contrast', 'jpeg_compression'], progress=False)
     assert set(df.severity) == set(range(6)) and len(df) == 12
     assert (df[df.severity == 0].accuracy == 1.0).all()
-
-def _nb(name):
-    return json.loads((ROOT / 'nbs' / name).read_text())
-
-def test_evaluate_parameters_cell_matches_the_known_names():
-    nb = _nb('evaluate.ipynb')
-    params = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
-    assert len(params) == 1, 'evaluate.ipynb needs exactly one cell tagged parameters'
-    tree = ast.parse(''.join(params[0]['source']))
-    assert all(isinstance(n, ast.Assign) for n in tree.body), 'the parameters cell holds literal assignments only'
-    for n in tree.body: ast.literal_eval(n.value)
-    names = [n.targets[0].id for n in tree.body]
-    known = next(c for c in nb['cells'] if '_PARAMS = (' in ''.join(c['source']))
-    known = ast.literal_eval(next(n for n in ast.parse(''.join(known['source'])).body
-                                  if isinstance(n, ast.Assign) and n.targets[0].id == '_PARAMS').value)
-    assert sorted(names) == sorted(known)
-    import yaml
-    for f in ('eval.yaml', 'eval_smoke.yaml'):
-        extra = set(yaml.safe_load((ROOT / 'params' / f).read_text())) - set(names)
-        assert not extra, f'params/{f} sets unknown parameters {extra}'
-
-def test_evaluate_rejects_unknown_parameter(tmp_path):
-    pm = pytest.importorskip('papermill')
-    with pytest.raises(pm.PapermillExecutionError, match=r"unknown parameter\(s\) \['robustnes'\]"):
-        pm.execute_notebook(str(ROOT / 'nbs' / 'evaluate.ipynb'), str(tmp_path / 'out.ipynb'), parameters={'robustnes': False},
-                            cwd=str(ROOT), progress_bar=False, kernel_name='python3')
