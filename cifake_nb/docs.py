@@ -20,6 +20,7 @@ def _docline(line: str) -> str:
     if m.group(1) == 'Call self as a function.': return ''  # fastcore's fallback for a function without a docstring
     return m.group(1) if '*' in m.group(1) else line  # `*The *About* panel*` would break the italics
 
+# %% ../nbs/10_docs.ipynb #fb7647f4
 def clean_signature(md: str) -> str:
     """`md` (a `show_doc` output) with its signature blocks free of Markdown links and of `NoneType` inferred from a `None`
     default, and its docstring line readable."""
@@ -29,6 +30,7 @@ def clean_signature(md: str) -> str:
     md = _SIG_BLOCK.sub(fix, md)
     return '\n'.join(_docline(l) for l in md.split('\n'))
 
+# %% ../nbs/10_docs.ipynb #2bb91ac8
 def clean_signatures(cell):
     "nbdev processor (settings.ini `procs`): apply `clean_signature` to every markdown output of `cell`."
     for o in cell.get('outputs', []):
@@ -43,24 +45,30 @@ def clean_signatures(cell):
 class _Table(HTMLParser):
     "Rows of cell texts of an HTML table (header cells and data cells alike); `styled` if it has a <style> block."
     def __init__(self):
-        super().__init__(); self.rows, self.head_rows, self._cell, self._in_head, self._skip = [], 0, None, False, False
+        super().__init__()
+        self.rows, self.head_rows, self._cell, self._in_head, self._skip = [], 0, None, False, False
     def handle_starttag(self, tag, attrs):
         if tag == 'style': self._skip = True
         elif tag == 'thead': self._in_head = True
-        elif tag == 'tr': self.rows.append([]); self.head_rows += self._in_head
+        elif tag == 'tr':
+            self.rows.append([])
+            self.head_rows += self._in_head
         elif tag in ('td', 'th'): self._cell = []
     def handle_endtag(self, tag):
         if tag == 'style': self._skip = False
         elif tag == 'thead': self._in_head = False
         elif tag in ('td', 'th') and self._cell is not None:
-            self.rows[-1].append(' '.join(''.join(self._cell).split())); self._cell = None
+            self.rows[-1].append(' '.join(''.join(self._cell).split()))
+            self._cell = None
     def handle_data(self, data):
         if self._cell is not None and not self._skip: self._cell.append(data)
 
+# %% ../nbs/10_docs.ipynb #058bea5a
 def html_table_markdown(html: str) -> str | None:
     "The Markdown table of a pandas DataFrame's HTML (`df._repr_html_()`), or None for any other HTML."
     if 'class="dataframe"' not in html or re.search(r'<(script|iframe|img|svg)\b', html, re.I): return None
-    p = _Table(); p.feed(html)
+    p = _Table()
+    p.feed(html)
     rows = [r for r in p.rows if r]
     if not rows: return None
     head, body = rows[:max(p.head_rows, 1)], rows[max(p.head_rows, 1):]
@@ -72,6 +80,7 @@ def html_table_markdown(html: str) -> str | None:
     line = lambda r: '| ' + ' | '.join(esc(c) for c in r + [''] * (width - len(r))) + ' |'
     return '\n'.join([*(line(h) for h in head), '|' + '---|' * width, *(line(r) for r in body)]) + '\n'
 
+# %% ../nbs/10_docs.ipynb #21923613
 def dataframes_as_markdown(cell):
     "nbdev processor (settings.ini `procs`): DataFrame HTML outputs of `cell` become Markdown tables (their text/plain stays)."
     for o in cell.get('outputs', []):

@@ -23,8 +23,9 @@ __all__ = ['FEATURES', 'FORMATS', 'FEATURE_COLUMNS', 'PROFILE_FILE', 'PROFILE_KI
            'upload_header', 'image_features', 'prediction_features', 'predict_with_features', 'features_table',
            'DriftInputError', 'build_profile', 'reference_profile', 'validation_blobs', 'write_reference_profile',
            'load_profile', 'profile_values', 'read_log_window', 'write_feature_log', 'holm', 'ks_test',
-           'categorical_test', 'FeatureDrift', 'DriftReport', 'compare', 'check_log', 'drift_figure', 'report_html',
-           'parse_args', 'main', 'refusal_reason', 'DemoMetrics', 'metrics_route', 'DriftMonitor']
+           'categorical_test', 'FeatureDrift', 'DriftReport', 'compare', 'split_by_version', 'check_log',
+           'drift_figure', 'report_html', 'parse_args', 'main', 'refusal_reason', 'DemoMetrics', 'metrics_route',
+           'DriftMonitor']
 
 # %% ../nbs/09_monitor.ipynb #006bc30b
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ FEATURES = {
 FORMATS = ('JPEG', 'PNG', 'WEBP', 'GIF', 'BMP', 'TIFF', 'other', 'array')  # the bounded values of `format`
 FEATURE_COLUMNS = {k: 'TEXT' if f.kind == 'categorical' else 'REAL' for k, f in FEATURES.items()}  # SQLite log columns
 
+# %% ../nbs/09_monitor.ipynb #0015421b
 _IJG_LUMA = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
              14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
              49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)  # JPEG Annex K luminance table, row-major
@@ -69,6 +71,7 @@ def jpeg_quality(qtable) -> float:
     if t.shape != (64,): raise ValueError(f'a JPEG quantisation table has 64 values, got {t.shape}')
     return float(np.abs(_ijg_tables() - t).sum(1).argmin() + 1)
 
+# %% ../nbs/09_monitor.ipynb #edbb2d00
 def _format_name(fmt: str | None) -> str:
     "Pillow's format name mapped onto the bounded `FORMATS` (MPO, a camera's multi-picture JPEG, counts as JPEG)."
     fmt = {'MPO': 'JPEG'}.get(fmt or '', fmt or '')
@@ -117,17 +120,20 @@ def image_features(image: np.ndarray,                  # uint8 [32, 32, 3]: the 
          'p_fake': math.nan if p_fake is None else float(p_fake)}
     return {k: f[k] for k in FEATURES}
 
+# %% ../nbs/09_monitor.ipynb #98bfddaf
 def prediction_features(pred,        # a `cifake_nb.inference.Prediction`
                         data: bytes, # the uploaded file it answered
                        ) -> dict:
     "The `FEATURES` of one answered request, from its upload and its `Prediction`."
     return image_features(decode_image(data), data, pred.heatmap, pred.p_fake, pred.width, pred.height)
 
+# %% ../nbs/09_monitor.ipynb #d1714662
 def predict_with_features(predictor, data: bytes) -> tuple[object, dict]:
     "The serving path with monitoring: `predictor.predict(data)` and that request's `FEATURES`."
     pred = predictor.predict(data)
     return pred, prediction_features(pred, data)
 
+# %% ../nbs/09_monitor.ipynb #5e3b5405
 def features_table(rows: list[dict]) -> dict[str, np.ndarray]:
     "Feature rows → one array per feature: float64 (NaN for missing) or str for categorical ones."
     out = {}
@@ -146,8 +152,10 @@ class DriftInputError(ValueError):
     REASONS = ('no_log', 'corrupt_log', 'old_log', 'no_rows', 'too_few_rows', 'unknown_version', 'no_reference', 'bad_reference')
     def __init__(self, reason: str, message: str):
         assert reason in self.REASONS, reason
-        super().__init__(message); self.reason = reason
+        super().__init__(message)
+        self.reason = reason
 
+# %% ../nbs/09_monitor.ipynb #85edc8ea
 def _now_iso() -> str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
 def build_profile(rows: list[dict],           # feature rows (`image_features` dicts)
@@ -169,6 +177,7 @@ def build_profile(rows: list[dict],           # feature rows (`image_features` d
             'code_version': f'cifake_nb {__version__}', 'n': len(rows), 'data': dict(data or {}),
             'descriptions': {k: f.description for k, f in FEATURES.items()}, 'features': feats}
 
+# %% ../nbs/09_monitor.ipynb #e3974ed5
 def reference_profile(predictor,              # the deployed model (`cifake_nb.inference.Predictor`)
                       blobs: list[bytes],     # encoded images (original file bytes) that define normal traffic
                       data: dict | None = None,  # their provenance, stored in the profile
@@ -176,6 +185,7 @@ def reference_profile(predictor,              # the deployed model (`cifake_nb.i
     "The reference profile of `blobs` as `predictor` sees them through the serving path (`predict_with_features`)."
     return build_profile([predict_with_features(predictor, b)[1] for b in blobs], predictor.version, data)
 
+# %% ../nbs/09_monitor.ipynb #f8978278
 def validation_blobs(source=None,             # CIFAKE source (as for `load_cifake`); None → `default_source()`
                      n_val: int = 10_000,     # validation size used in training (the run's TrainConfig.n_val)
                      val_seed: int = 0,       # its seed (TrainConfig.val_seed)
@@ -200,6 +210,7 @@ def validation_blobs(source=None,             # CIFAKE source (as for `load_cifa
     return [by_hash[int(h)] for h in va.hashes[idx]], {'source': str(src), 'split': 'val', 'n_val': n_val, 'val_seed': val_seed,
                                                        'sample': len(idx), 'sample_seed': seed, 'fingerprint': ds.fingerprint}
 
+# %% ../nbs/09_monitor.ipynb #1adc32a6
 def write_reference_profile(model_dir,                 # an exported model folder (model.onnx + model.json)
                             source=None,               # CIFAKE source; None → `default_source()`
                             max_images: int = 5000,    # validation images in the profile (0: all)
@@ -216,9 +227,11 @@ def write_reference_profile(model_dir,                 # an exported model folde
                          f'was trained on ({want[:12]}): its validation split would differ. Pass the training data as source')
     path = Path(predictor.model_dir) / PROFILE_FILE
     tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(reference_profile(predictor, blobs, data), separators=(',', ':'), allow_nan=False)); tmp.replace(path)
+    tmp.write_text(json.dumps(reference_profile(predictor, blobs, data), separators=(',', ':'), allow_nan=False))
+    tmp.replace(path)
     return path
 
+# %% ../nbs/09_monitor.ipynb #c246f0a6
 def load_profile(path) -> dict:
     "Read and check a reference profile: a `reference_profile.json` or a model folder holding one; `DriftInputError` otherwise."
     p = Path(path)
@@ -237,6 +250,7 @@ def load_profile(path) -> dict:
     prof['path'] = str(p)
     return prof
 
+# %% ../nbs/09_monitor.ipynb #35431af3
 def profile_values(prof: dict, name: str) -> np.ndarray:
     "The reference values of continuous feature `name` (float64, NaN for missing)."
     return np.array([math.nan if v is None else v for v in prof['features'][name]['values']], np.float64)
@@ -285,7 +299,8 @@ def write_feature_log(path,                      # the SQLite file to create or 
                       every_s: float = 1.0,      # seconds between rows
                      ) -> Path:
     "Append feature rows to a prediction-log-shaped SQLite table `predictions` (for tests, benchmarks and the report notebook)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     cols = {'time_utc': 'TEXT', 'source': 'TEXT', 'model_version': 'TEXT', 'error': 'TEXT', **FEATURE_COLUMNS}
     t0 = start or datetime.now(timezone.utc)
     with sqlite3.connect(path) as con:
@@ -300,13 +315,16 @@ def write_feature_log(path,                      # the SQLite file to create or 
 # %% ../nbs/09_monitor.ipynb #023290d4
 def holm(p) -> np.ndarray:
     "Holm's step-down adjusted p-values (family-wise error control under any dependence)."
-    p = np.asarray(p, np.float64); m = len(p)
+    p = np.asarray(p, np.float64)
+    m = len(p)
     if m == 0: return p
     o = np.argsort(p)
     adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[o]))
-    out = np.empty(m); out[o] = adj
+    out = np.empty(m)
+    out[o] = adj
     return out
 
+# %% ../nbs/09_monitor.ipynb #6a0f73e9
 def ks_test(reference: np.ndarray, window: np.ndarray) -> tuple[float, float, str]:
     "Two-sample KS test on the non-missing values: `(statistic D, p-value, note)`; NaN p-value when a side has no values."
     r, w = reference[~np.isnan(reference)], window[~np.isnan(window)]
@@ -314,6 +332,7 @@ def ks_test(reference: np.ndarray, window: np.ndarray) -> tuple[float, float, st
     res = stats.ks_2samp(r, w)
     return float(res.statistic), float(res.pvalue), ''
 
+# %% ../nbs/09_monitor.ipynb #7e3cf9e2
 def categorical_test(reference_counts: dict, window: np.ndarray) -> tuple[float, float, str]:
     "Fisher's exact test per category (its share in window vs reference), Bonferroni over categories: `(total variation distance, p-value, note)`."
     wc = Counter(np.asarray(window).tolist())
@@ -341,6 +360,7 @@ class FeatureDrift:
     drift: bool = False         # p_adjusted < alpha
     note: str = ''              # medians or category shares, or why it was not tested
 
+# %% ../nbs/09_monitor.ipynb #7bda1ff6
 @dataclass
 class DriftReport:
     "Drift of one log window against one reference profile: per-feature tests, the verdict and the score."
@@ -383,6 +403,7 @@ class DriftReport:
             lines.append(f'  {f.name:<16} {f.test:<6} {f.statistic:7.3f} {f.p_value:9.2g} {f.p_adjusted:9.2g}  {"DRIFT " if f.drift else ""}{f.note}')
         return '\n'.join(lines)
 
+# %% ../nbs/09_monitor.ipynb #6e5d9b2f
 def _median_note(r: np.ndarray, w: np.ndarray) -> str:
     r, w = r[~np.isnan(r)], w[~np.isnan(w)]
     return f'median {np.median(w):.4g} vs {np.median(r):.4g}' if len(r) and len(w) else ''
@@ -410,18 +431,14 @@ def compare(rows: list[dict],          # the window's feature rows
     ref = {k: profile.get(k) for k in ('path', 'model_version', 'n', 'created_utc', 'data') if k in profile}
     return DriftReport(profile.get('model_version', '?'), window, len(rows), alpha, out, ref, values=t)
 
-def check_log(log,                         # the SQLite prediction log
-              profiles,                    # reference profiles: one, a list, or a dict version → profile
-              last: int | None = 500,      # window: the last N answered requests
-              hours: float | None = None,  # window: the last T hours
-              alpha: float = 0.01,         # family-wise false-alarm rate per window
-              min_rows: int = 30,          # fewer requests of a version than this are not tested
-              now: datetime | None = None, # the time `hours` counts back from
-             ) -> list[DriftReport]:
-    "Compare a window of the log with the reference profile of the model version that answered it (one report per version)."
-    if isinstance(profiles, dict) and 'kind' in profiles: profiles = [profiles]
-    refs = profiles if isinstance(profiles, dict) else {p['model_version']: p for p in profiles}
-    rows, desc = read_log_window(log, last, hours, now)
+# %% ../nbs/09_monitor.ipynb #db826691
+def split_by_version(rows: list[dict],   # the window's answered requests (`read_log_window`)
+                     refs: dict,         # reference profiles by model version
+                     desc: str,          # the window, in words (for messages)
+                     log,                # the log it came from (for messages)
+                     min_rows: int = 30, # fewer requests of a version than this are not tested
+                    ) -> tuple[dict, dict]:
+    "The window's rows by model version, and the versions too small to test; `DriftInputError` when nothing can be compared."
     if not rows:
         raise DriftInputError('no_rows', f'no answered requests with monitoring features in the window ({desc}) of {str(log)!r}: '
                               'nothing to compare. Widen the window (--last, --hours) or wait for traffic')
@@ -438,6 +455,22 @@ def check_log(log,                         # the SQLite prediction log
         raise DriftInputError('too_few_rows', f'only {len(rows):,} answered requests in the window ({desc}) of {str(log)!r} '
                               f'({", ".join(f"{n} of model {v}" for v, n in small.items())}); at least {min_rows} are needed per model version '
                               'for the tests to mean anything. Widen the window or wait for traffic')
+    return by_version, small
+
+# %% ../nbs/09_monitor.ipynb #5b8a0ea1
+def check_log(log,                         # the SQLite prediction log
+              profiles,                    # reference profiles: one, a list, or a dict version → profile
+              last: int | None = 500,      # window: the last N answered requests
+              hours: float | None = None,  # window: the last T hours
+              alpha: float = 0.01,         # family-wise false-alarm rate per window
+              min_rows: int = 30,          # fewer requests of a version than this are not tested
+              now: datetime | None = None, # the time `hours` counts back from
+             ) -> list[DriftReport]:
+    "Compare a window of the log with the reference profile of the model version that answered it (one report per version)."
+    if isinstance(profiles, dict) and 'kind' in profiles: profiles = [profiles]
+    refs = profiles if isinstance(profiles, dict) else {p['model_version']: p for p in profiles}
+    rows, desc = read_log_window(log, last, hours, now)
+    by_version, small = split_by_version(rows, refs, desc, log, min_rows)
     reports = []
     for v, rs in sorted(by_version.items(), key=lambda kv: -len(kv[1])):
         if v in small: continue
@@ -450,14 +483,19 @@ def check_log(log,                         # the SQLite prediction log
 def drift_figure(report: DriftReport, profile: dict, ncols: int = 6):
     "Reference vs window histograms of every feature, drifting ones in red: a matplotlib Figure."
     import matplotlib.pyplot as plt  # plotting only: not a dependency of the serving image
-    n = len(FEATURES); nrows = -(-n // ncols)
+    n = len(FEATURES)
+    nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.0 * nrows), squeeze=False)
     tests = {f.name: f for f in report.features}
     for ax, (k, f) in zip(axes.flat, FEATURES.items()):
-        t = tests[k]; colour = 'tab:red' if t.drift else 'tab:blue'
+        t = tests[k]
+        colour = 'tab:red' if t.drift else 'tab:blue'
         if f.kind == 'categorical':
-            rc = profile['features'][k]['counts']; wc = Counter(report.values.get(k, np.array([])).tolist())
-            cats = sorted(set(rc) | set(wc)); x = np.arange(len(cats)); nr, nw = max(sum(rc.values()), 1), max(sum(wc.values()), 1)
+            rc = profile['features'][k]['counts']
+            wc = Counter(report.values.get(k, np.array([])).tolist())
+            cats = sorted(set(rc) | set(wc))
+            x = np.arange(len(cats))
+            nr, nw = max(sum(rc.values()), 1), max(sum(wc.values()), 1)
             ax.bar(x - 0.2, [rc.get(c, 0) / nr for c in cats], 0.4, color='grey', label='reference')
             ax.bar(x + 0.2, [wc.get(c, 0) / nw for c in cats], 0.4, color=colour, label='window')
             ax.set_xticks(x, cats, fontsize=7)
@@ -466,21 +504,27 @@ def drift_figure(report: DriftReport, profile: dict, ncols: int = 6):
             r, w = r[~np.isnan(r)], w[~np.isnan(w)]
             both = np.concatenate([r, w])
             if both.size:
-                lo, hi = np.quantile(both, [0.005, 0.995]); hi = hi if hi > lo else lo + 1
+                lo, hi = np.quantile(both, [0.005, 0.995])
+                hi = hi if hi > lo else lo + 1
                 bins = np.linspace(lo, hi, 31)
                 if r.size: ax.hist(np.clip(r, lo, hi), bins, density=True, color='grey', alpha=0.6, label='reference')
                 if w.size: ax.hist(np.clip(w, lo, hi), bins, density=True, histtype='step', lw=1.5, color=colour, label='window')
         p = '' if math.isnan(t.p_adjusted) else f' p={t.p_adjusted:.2g}'
-        ax.set_title(f'{k}{p}', fontsize=8, color=colour); ax.tick_params(labelsize=6); ax.set_yticks([])
+        ax.set_title(f'{k}{p}', fontsize=8, color=colour)
+        ax.tick_params(labelsize=6)
+        ax.set_yticks([])
     for ax in list(axes.flat)[n:]: ax.axis('off')
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(f'{"DRIFT" if report.drift else "no drift"}: {report.window}, model {report.model_version} (score {report.score:.2f}, alarm above {report.threshold:g})', fontsize=10)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/09_monitor.ipynb #e456e7e3
 def _png_base64(fig) -> str:
     import matplotlib.pyplot as plt
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90); plt.close(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=90)
+    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 def report_html(reports: list[DriftReport], profiles: dict, title: str = 'cifake_nb drift report') -> str:
@@ -524,8 +568,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--max-images', type=int, default=5000, help='validation images in the profile (default 5000; 0: all)')
     return p.parse_args(argv)
 
+# %% ../nbs/09_monitor.ipynb #a2bd3621
 def _err(msg: str) -> int:
-    print(f'cifake-drift: error: {msg}', file=sys.stderr); return 2
+    print(f'cifake-drift: error: {msg}', file=sys.stderr)
+    return 2
 
 def main(argv: list[str] | None = None) -> int:
     "The `cifake-drift` console script: text summary (+ HTML/JSON), exit code 0 no drift, 1 drift, 2 unusable input."
@@ -533,7 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.write_reference:
         try: path = write_reference_profile(a.write_reference, a.data, a.max_images)
         except Exception as e: return _err(f'cannot write the reference profile: {e}')
-        print(f'wrote {path}'); return 0
+        print(f'wrote {path}')
+        return 0
     if not a.log: return _err('give the prediction log to check (or --write-reference MODEL_DIR)')
     if a.last < 0 or (a.hours is not None and a.hours <= 0) or not 0 < a.alpha < 1 or a.min_rows < 1:
         return _err('--last must be ≥ 0, --hours > 0, --alpha in (0, 1) and --min-rows ≥ 1')
@@ -548,8 +595,12 @@ def main(argv: list[str] | None = None) -> int:
     print('\n\n'.join(r.summary() for r in reports))
     profiles = {p['model_version']: p for p in refs}
     try:
-        if a.html: Path(a.html).write_text(report_html(reports, profiles)); print(f'HTML report: {a.html}')
-        if a.json: Path(a.json).write_text(json.dumps([r.to_dict() for r in reports], indent=1, allow_nan=False)); print(f'JSON summary: {a.json}')
+        if a.html:
+            Path(a.html).write_text(report_html(reports, profiles))
+            print(f'HTML report: {a.html}')
+        if a.json:
+            Path(a.json).write_text(json.dumps([r.to_dict() for r in reports], indent=1, allow_nan=False))
+            print(f'JSON summary: {a.json}')
     except OSError as e: return _err(f'cannot write the report: {e}')
     drifting = sorted({k for r in reports for k in r.drifting})
     if drifting: print(f'drift detected in: {", ".join(drifting)}')
@@ -575,6 +626,7 @@ def refusal_reason(error) -> str:
     msg = str(error).lower()
     return next((r for words, r in _REASON_WORDS if words in msg), 'other')
 
+# %% ../nbs/09_monitor.ipynb #f76fd386
 class DemoMetrics:
     "Prometheus metrics of the demo server, in their own registry; `exposition()` is the `/metrics` body."
     def __init__(self, model_version: str,     # the served model's version (`cifake_model_info{version}`)
@@ -595,13 +647,17 @@ class DemoMetrics:
         self.model_info.labels(model_version).set(1)
         for g in (self.drift_score, self.drift_alarm): g.set(math.nan)
         for s in SOURCES:
-            self.requests.labels(s, 'answered', 'none'); self.latency.labels(s)
+            self.requests.labels(s, 'answered', 'none')
+            self.latency.labels(s)
 
     def answered(self, source: str, latency_s: float, p_fake: float, uncertain: bool, width: int, height: int, n_bytes: int) -> None:
         "Count one answered request and observe its latency, answer and input size."
         s = source if source in SOURCES else 'other'
-        self.requests.labels(s, 'answered', 'none').inc(); self.latency.labels(s).observe(latency_s)
-        self.p_fake.observe(p_fake); self.pixels.observe(width * height); self.n_bytes.observe(n_bytes)
+        self.requests.labels(s, 'answered', 'none').inc()
+        self.latency.labels(s).observe(latency_s)
+        self.p_fake.observe(p_fake)
+        self.pixels.observe(width * height)
+        self.n_bytes.observe(n_bytes)
         if uncertain: self.uncertain.inc()
 
     def failed(self, source: str, latency_s: float, error: Exception, refused: bool = True) -> None:
@@ -619,7 +675,8 @@ class DemoMetrics:
         "Publish the latest drift check (None: not computable, e.g. too few requests)."
         self.drift_score.set(report.score if report else math.nan)
         self.drift_alarm.set(float(report.drift) if report else math.nan)
-        self.drift_rows.set(report.n_window if report else 0); self.drift_time.set(time.time())
+        self.drift_rows.set(report.n_window if report else 0)
+        self.drift_time.set(time.time())
 
     def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
         "The `/metrics` body and content type (Prometheus text format, or OpenMetrics if `accept` asks for it)."
@@ -630,6 +687,7 @@ class DemoMetrics:
         "An ASGI app serving these metrics: `fastapi_app.mount('/metrics', metrics.asgi_app())`."
         return make_asgi_app(self.registry)
 
+# %% ../nbs/09_monitor.ipynb #bf170d88
 def metrics_route(metrics: DemoMetrics, before=None):
     "A FastAPI/Starlette endpoint function for `GET /metrics`; `before()` runs first (e.g. a stale drift check is refreshed)."
     from starlette.requests import Request  # the web framework is the server's, not this module's
