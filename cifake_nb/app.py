@@ -110,10 +110,12 @@ LOG_COLUMNS = {**CORE_LOG_COLUMNS, **{k: t for k, t in FEATURE_COLUMNS.items() i
 class LogSchemaError(RuntimeError):
     "The log file holds a `predictions` table that is not this demo's."
 
+# %% ../nbs/08_app.ipynb #6720f8d8
 def default_log_path() -> Path:
     "Where predictions are logged: `$CIFAKE_LOG_DB`, else `~/.cache/cifake_nb/predictions.sqlite`."
     return Path(os.environ.get('CIFAKE_LOG_DB') or '~/.cache/cifake_nb/predictions.sqlite').expanduser()
 
+# %% ../nbs/08_app.ipynb #d7d8f401
 class PredictionLog:
     "Append-only SQLite log of predictions (table `predictions`), shared between threads; a row it cannot write is counted, never silently lost."
     def __init__(self, path: str | Path,         # SQLite file, created with its folder if missing
