@@ -44,6 +44,9 @@ comma := ,
 space := $(subst x, ,x)
 LINT_SKIP := $(if $(strip $(LINT_TODO)),--extend-exclude $(subst $(space),$(comma),$(strip $(LINT_TODO))),)
 
+# pytest's coverage report ([tool.coverage] in pyproject.toml); `make test COVERAGE=` runs without it
+COVERAGE ?= --cov --cov-report=term
+
 lint: setup  ## ruff over the library, scripts, tests and notebooks (rules: pyproject.toml [tool.ruff])
 	$(BIN)/ruff check .
 
@@ -52,7 +55,7 @@ test: setup  ## the test suite: ruff, every notebook (fast cells) and tests/ wit
 	@echo "data: $(if $(DATA_FLAGS),real CIFAKE at $(CIFAKE_DATA): notebook cells flagged data run too,no real CIFAKE at $(CIFAKE_DATA) (set CIFAKE_SOURCE to its parquet folder): notebook cells flagged data and pytest tests that need it are skipped)"
 	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 2 --do_print --timing --skip_file_re '$(NBTEST_SKIP)' $(DATA_FLAGS)
 	@mkdir -p .cache/coverage
-	$(TEST_ENV) $(BIN)/python -m pytest -q -rs --cov --cov-report=term tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q -rs $(COVERAGE) tests
 
 sync-check: setup  ## fail if the notebooks and cifake_nb/ disagree or notebooks are not clean
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
