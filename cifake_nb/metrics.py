@@ -76,6 +76,7 @@ def calibration_bins(y_true, scores, n_bins: int = 15, kind: str = 'top-label') 
     edges = np.linspace(0, 1, n_bins + 1)
     return dict(lo=edges[:-1], hi=edges[1:], count=cnt, confidence=mc, accuracy=acc)
 
+# %% ../nbs/03_metrics.ipynb #597db77c
 def expected_calibration_error(y_true, scores, n_bins: int = 15, kind: str = 'top-label') -> float:
     "ECE: `Σ_bins (n_bin / N) · |accuracy − confidence|` over `n_bins` equal-width bins (see above for `kind`)."
     c = calibration_bins(y_true, scores, n_bins, kind)
@@ -93,6 +94,7 @@ def _weighted_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
     with np.errstate(invalid='ignore', divide='ignore'):
         return (wp * (below + 0.5 * wn)).sum(1) / (wp.sum(1) * wn.sum(1))
 
+# %% ../nbs/03_metrics.ipynb #d52da19d
 def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     "Wilson score interval for a proportion `k / n`."
     from scipy.stats import norm
@@ -101,6 +103,7 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     c, h = (ph + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(ph * (1 - ph) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return (max(0.0, c - h), min(1.0, c + h))
 
+# %% ../nbs/03_metrics.ipynb #7809c2f5
 def bootstrap_ci(y_true, scores, threshold: float = 0.5, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
                  chunk: int = 100) -> dict:
     "Percentile-bootstrap intervals `{'accuracy': (lo, hi), 'roc_auc': (lo, hi)}` from `n_boot` seeded resamples."
@@ -128,6 +131,7 @@ def nll(y_true, logits, temperature: float = 1.0) -> float:
     d = (l[:, 1] - l[:, 0]) / temperature * np.where(y == FAKE, 1, -1)
     return float(-log_expit(d).mean())
 
+# %% ../nbs/03_metrics.ipynb #81993d93
 def fit_temperature(logits_val,  # validation logits [N, 2] (REAL, FAKE): never the test split
                     y_val,  # validation labels, 0 = REAL, 1 = FAKE
                    ) -> float:
@@ -173,6 +177,7 @@ def per_category_accuracy(y_true, y_pred, categories) -> dict:
         out[name] = row
     return out
 
+# %% ../nbs/03_metrics.ipynb #dda9b512
 def evaluate_predictions(y_true,  # 0 = REAL, 1 = FAKE
                          logits,  # [N, 2] (REAL, FAKE) logits, or p_fake [N] (then temperature must be 1)
                          categories: np.ndarray | None = None,  # optional CIFAR-10 class 0-9 per image, for per-category accuracy
@@ -223,6 +228,7 @@ def _ax(ax, figsize=(4, 4)):
 def _as_dict(scores) -> dict:
     return scores if isinstance(scores, dict) else {'': scores}
 
+# %% ../nbs/03_metrics.ipynb #c5218457
 def plot_confusion(y_true, scores, threshold: float = 0.5, normalize: bool = False, ax=None, title: str = ''):
     "Confusion matrix (rows true, columns predicted, REAL then FAKE) at `threshold`, as counts or row fractions."
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -234,6 +240,7 @@ def plot_confusion(y_true, scores, threshold: float = 0.5, normalize: bool = Fal
     ax.set_title(title or f'confusion matrix (threshold {threshold:.3g})', fontsize=9)
     return fig
 
+# %% ../nbs/03_metrics.ipynb #836c4faa
 def plot_roc(y_true, scores, ax=None, title: str = 'ROC (FAKE = positive)', log_fpr: bool = False):
     "ROC curve(s) of `scores` (an array, or a dict name → scores) with AUC and TPR@1% FPR in the legend."
     fig, ax = _ax(ax)
@@ -249,6 +256,7 @@ def plot_roc(y_true, scores, ax=None, title: str = 'ROC (FAKE = positive)', log_
     ax.set_title(title, fontsize=9); ax.legend(fontsize=7, loc='lower right')
     return fig
 
+# %% ../nbs/03_metrics.ipynb #91dc67cb
 def plot_reliability(y_true, scores, n_bins: int = 15, kind: str = 'top-label', ax=None, title: str = ''):
     "Reliability diagram(s): accuracy vs mean confidence per bin, with the ECE in the legend; `scores` may be a dict name → scores."
     fig, ax = _ax(ax)
@@ -265,6 +273,7 @@ def plot_reliability(y_true, scores, n_bins: int = 15, kind: str = 'top-label', 
     ax.set_title(title or f'reliability ({kind}, {n_bins} bins)', fontsize=9); ax.legend(fontsize=7, loc='upper left')
     return fig
 
+# %% ../nbs/03_metrics.ipynb #febc3293
 def plot_per_category(per_category: dict, ax=None, title: str = 'accuracy per CIFAR-10 category'):
     "Bar chart of `evaluate_predictions(...)['per_category']`: REAL and FAKE accuracy per category."
     fig, ax = _ax(ax, (7, 2.8))
