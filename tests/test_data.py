@@ -1,10 +1,10 @@
 """Acceptance tests of the data layer on the real CIFAKE shards (../shared/cifake)."""
-import io, json, os, subprocess, sys, time
+import os, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
 
-from cifake_nb.data import (load_cifake, train_val_split, parquet_label_names, find_source, Batches, random_flip,
+from cifake_nb.data import (load_cifake, train_val_split, parquet_label_names, Batches, random_flip,
                             random_translate, LABEL_NAMES, FAKE, REAL, DataError)
 
 def test_full_cifake_counts_and_balance(cifake):
@@ -57,7 +57,7 @@ def test_hub_id_loads_from_a_local_mirror_of_the_hub_layout(tmp_path, data_dir):
 def test_hub_id_offline_fails_fast_with_hint(tmp_path):
     env = {**os.environ, 'HF_HUB_CACHE': str(tmp_path), 'HF_HUB_OFFLINE': '1'}
     code = "from cifake_nb.data import load_cifake\nload_cifake('dragonintelligence/CIFAKE-image-dataset')"
-    t = time.time(); out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=60)  # fast: no network wait
     assert out.returncode != 0 and 'Pass a local folder instead' in out.stderr
 
 def test_kaggle_folder_layout_with_corrupt_and_odd_images(tmp_path):

@@ -4,14 +4,12 @@ Run: `.venv/bin/python -m pytest -q tests/test_inference.py`. Tests that need CI
 the data folder (`cifake_nb.data.default_source()`, e.g. ../shared/cifake) is missing.
 """
 import hashlib, io, json, os, shutil, subprocess, sys
-from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
-from cifake_nb.inference import (Predictor, Prediction, InputError, ModelError, MAX_BYTES, default_model_dir, read_image,
-                                 upsample_cam)
+from cifake_nb.inference import (Predictor, Prediction, InputError, ModelError, MAX_BYTES, default_model_dir, upsample_cam)
 
 
 def _png(a) -> bytes:
