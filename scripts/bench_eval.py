@@ -5,7 +5,7 @@ Without a checkpoint it times the CPU model, speednet widths (16, 48, 96, 192), 
 the time does not depend on the weights. Prints, best of `--repeats`:
   * inference: `predict_logits` on all test images (uint8 → logits), images/s;
   * metrics: `evaluate_predictions` with 1,000 bootstrap resamples, per-category accuracy, calibration;
-  * total: inference + metrics (the evaluation notebook's test pass; target ≤ 30 s on 2 cores), and its CPU time
+  * total: inference + metrics (cifake_nb.evaluate's test pass; target ≤ 30 s on 2 cores), and its CPU time
     (process time / threads ≈ the wall time on idle cores, a figure that survives a busy machine).
 The validation pass (temperature and threshold, 10,000 images) is timed separately.
 """
@@ -21,15 +21,20 @@ def main():
     ap.add_argument('--n-boot', type=int, default=1000)
     a = ap.parse_args()
 
-    import numpy as np, torch
+    import torch
     from cifake_nb.data import default_source, load_cifake, train_val_split
     from cifake_nb.models import create_model, count_params
     from cifake_nb.train import load_checkpoint, predict_logits
-    from cifake_nb.metrics import choose_threshold, evaluate_predictions, fake_probability, fit_temperature
+    from cifake_nb.evaluate import fit_decision_rule
+    from cifake_nb.metrics import evaluate_predictions
     if a.threads: torch.set_num_threads(a.threads)
     ds = load_cifake(a.source or default_source(), progress=False)
-    if a.checkpoint: model, meta = load_checkpoint(a.checkpoint); name = f"{meta['model']} {meta.get('model_kwargs', {})} from {a.checkpoint}"
-    else: model = create_model('speednet', widths=(16, 48, 96, 192)).eval(); name = 'speednet (16, 48, 96, 192), random weights'
+    if a.checkpoint:
+        model, meta = load_checkpoint(a.checkpoint)
+        name = f"{meta['model']} {meta.get('model_kwargs', {})} from {a.checkpoint}"
+    else:
+        model = create_model('speednet', widths=(16, 48, 96, 192)).eval()
+        name = 'speednet (16, 48, 96, 192), random weights'
     print(f'model: {name}, {count_params(model):,} params | torch {torch.__version__}, {torch.get_num_threads()} threads, '
           f'{os.cpu_count()} cores ({platform.processor() or platform.machine()}) | load average {os.getloadavg()[0]:.1f}')
 
@@ -38,14 +43,18 @@ def main():
     _, val = train_val_split(ds.train, 10_000, 0)
     t = time.perf_counter()
     lv = predict_logits(model, val.images, a.batch_size)
-    T = fit_temperature(lv, val.labels); thr = choose_threshold(val.labels, fake_probability(lv, T))
+    T, thr = fit_decision_rule(lv, val.labels)
     t_val = time.perf_counter() - t
     inf, met, cpu = [], [], []
     for _ in range(a.repeats):
-        t, c = time.perf_counter(), time.process_time(); logits = predict_logits(model, test.images, a.batch_size)
-        inf.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
-        t, c = time.perf_counter(), time.process_time(); m = evaluate_predictions(test.labels, logits, test.categories, T, thr, n_boot=a.n_boot)
-        met.append(time.perf_counter() - t); cpu[-1] += time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
+        logits = predict_logits(model, test.images, a.batch_size)
+        inf.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        t, c = time.perf_counter(), time.process_time()
+        m = evaluate_predictions(test.labels, logits, test.categories, T, thr, n_boot=a.n_boot)
+        met.append(time.perf_counter() - t)
+        cpu[-1] += time.process_time() - c
     n = len(test)
     print(f'validation pass ({len(val):,} images, temperature + threshold): {t_val:.1f} s')
     print(f'test inference: {min(inf):.1f} s for {n:,} images ({n / min(inf):,.0f} images/s)   [all: {", ".join(f"{x:.1f}" for x in inf)}]')

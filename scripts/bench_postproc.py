@@ -17,8 +17,8 @@ def main():
     g.add_argument('--checkpoint', default=None, help='run folder or model.safetensors, scored with torch')
     ap.add_argument('--temperature', type=float, default=1.0, help='with --checkpoint: softmax temperature')
     ap.add_argument('--threshold', type=float, default=0.5, help='with --checkpoint: decision threshold on p_fake')
-    ap.add_argument('--fit-on-val', action='store_true', help='with --checkpoint: fit temperature and threshold on its clean validation split '
-                    '(as evaluate.ipynb does: NLL temperature, accuracy-maximising threshold), instead of --temperature/--threshold')
+    ap.add_argument('--fit-on-val', action='store_true', help='with --checkpoint: fit temperature and threshold on its validation data '
+                    '(as cifake_nb.evaluate does: clean, plus degraded for a checkpoint selected on both), instead of --temperature/--threshold')
     ap.add_argument('--source', default=None, help='data source (default: cifake_nb.data.default_source())')
     ap.add_argument('--n', type=int, default=2000, help='test images, stratified by label (half REAL, half FAKE)')
     ap.add_argument('--seed', type=int, default=0, help='seeds the sample and the random edits')
@@ -34,17 +34,16 @@ def main():
         from cifake_nb.train import load_checkpoint
         m, meta = load_checkpoint(a.checkpoint)
         if a.fit_on_val:
-            from cifake_nb.data import train_val_split
-            from cifake_nb.metrics import fit_temperature, choose_threshold, fake_probability
-            from cifake_nb.train import predict_logits
-            c = meta['config']; _, val = train_val_split(ds.train, c['n_val'], c['val_seed'])
-            lv = predict_logits(m, val.images); a.temperature = fit_temperature(lv, val.labels)
-            a.threshold = choose_threshold(val.labels, fake_probability(lv, a.temperature))
+            from cifake_nb.evaluate import EvalConfig, load_for_evaluation, rule_on_validation
+            m, ck = load_for_evaluation(a.checkpoint, ds)
+            a.temperature, a.threshold, how, _ = rule_on_validation(m, ck, ds, EvalConfig(checkpoints=[a.checkpoint]))
+            print(f"decision rule fitted on {how['fitted_on']} ({how['n_fit']:,} images)")
         fn, thr = torch_scores(m, a.temperature), a.threshold
         name = f"{meta['model']} {meta.get('model_kwargs', {})} from {a.checkpoint} (torch, T={a.temperature}, threshold {thr})"
     else:
         from cifake_nb.inference import Predictor
-        p = Predictor(a.model); fn, thr = predictor_scores(p), p.threshold
+        p = Predictor(a.model)
+        fn, thr = predictor_scores(p), p.threshold
         name = f'{p!r}'
     print(f'model: {name}\nsample: {len(idx):,} test images (stratified, seed {a.seed}) | {os.cpu_count()} cores '
           f'({platform.processor() or platform.machine()}) | load average {os.getloadavg()[0]:.1f}', flush=True)
@@ -53,7 +52,8 @@ def main():
     dt = time.perf_counter() - t0
     show = df.assign(setting=df.setting.map(lambda s: '' if pd.isna(s) else f'{s:g}'))
     for c in ('accuracy', 'roc_auc', 'fake_to_real', 'real_to_fake'): show[c] = (100 * show[c]).map(lambda v: f'{v:.1f}')
-    show['mean_p_fake'] = show.mean_p_fake.map(lambda v: f'{v:.3f}'); show['mean_abs_change'] = show.mean_abs_change.map(lambda v: f'{v:.2f}')
+    show['mean_p_fake'] = show.mean_p_fake.map(lambda v: f'{v:.3f}')
+    show['mean_abs_change'] = show.mean_abs_change.map(lambda v: f'{v:.2f}')
     show = show.rename(columns={'accuracy': 'acc %', 'roc_auc': 'AUC %', 'fake_to_real': 'FAKE→REAL %', 'real_to_fake': 'REAL→FAKE %',
                                 'mean_abs_change': '|Δ| grey'})
     print('| ' + ' | '.join(show.columns) + ' |\n|' + '---|' * len(show.columns))  # Markdown by hand: tabulate is not a dependency
