@@ -2,7 +2,7 @@
 and dump what this rank saw and the weights it ended with, for tests/test_train.py to compare."""
 import hashlib, json, sys
 from pathlib import Path
-import torch
+
 from cifake_nb.train import TrainConfig, train
 
 out = Path(sys.argv[1])

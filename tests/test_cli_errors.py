@@ -29,21 +29,32 @@ def one_line_error(r, rc: int, *needles):
     (['-p', 'lr', '.nan'], 'lr=nan'), (['-p', 'lr', '.inf'], 'lr=inf'), (['-p', 'train_limit', '-10'], 'train_limit=-10'),
     (['-p', 'momentum', '5'], 'momentum=5'), (['-p', 'epochs', '[3'], 'not valid YAML'), (['-p', 'epoch', '3'], "unknown training parameter(s) ['epoch']")])
 def test_cifake_run_refuses_bad_parameters_before_making_anything(tmp_path, args, needle):
-    r = run('cifake-run', 'train', 'params/smoke.yaml', *args, '--out-dir', tmp_path / 'runs')
+    r = run('cifake-run', 'train', 'params/smoke.yaml', *args, '--runs-dir', tmp_path / 'runs')
     one_line_error(r, 2, 'cifake-run: error:', needle)
     assert not (tmp_path / 'runs').exists() or not any((tmp_path / 'runs').iterdir()), 'no run folder for a run that never started'
 
 
 def test_pipeline_checks_eval_params_before_training(tmp_path):
-    bad = tmp_path / 'eval_bad.yaml'; bad.write_text('limit_tets: 100\n')
-    r = run('cifake-run', 'pipeline', 'params/smoke.yaml', bad, '--out-dir', tmp_path / 'runs')
+    bad = tmp_path / 'eval_bad.yaml'
+    bad.write_text('limit_tets: 100\n')
+    r = run('cifake-run', 'pipeline', 'params/smoke.yaml', bad, '--runs-dir', tmp_path / 'runs')
     one_line_error(r, 2, "unknown evaluation parameter(s) ['limit_tets']")
     assert not (tmp_path / 'runs').exists() or not any((tmp_path / 'runs').iterdir())
 
 
 def test_cifake_train_bad_override():
-    one_line_error(run('cifake-train', 'params/smoke.yaml', '--set', 'epochs=[3'), 2, 'not valid YAML')
-    one_line_error(run('cifake-train', 'params/smoke.yaml', '--set', 'lr=-1'), 2, 'lr=-1.0')
+    one_line_error(run('cifake-train', 'params/smoke.yaml', '-p', 'epochs', '[3'), 2, 'not valid YAML')
+    one_line_error(run('cifake-train', 'params/smoke.yaml', '-p', 'lr', '-1'), 2, 'lr=-1.0')
+
+
+def test_old_option_names_point_to_the_new_ones(tmp_path):
+    "One override syntax (-p KEY VALUE) and one name for the parent of run folders (--runs-dir): the old spellings say so in one line."
+    for script in ('cifake-run', 'cifake-train'):
+        args = ['train'] if script == 'cifake-run' else []
+        one_line_error(run(script, *args, 'params/smoke.yaml', '--set', 'epochs=1'), 2, '--set KEY=VALUE was replaced by -p KEY VALUE')
+    one_line_error(run('cifake-run', 'train', 'params/smoke.yaml', '--out-dir', tmp_path), 2, '--out-dir was renamed --runs-dir')
+    one_line_error(run('cifake-train', 'params/smoke.yaml', '-p', 'out_dir', tmp_path), 2, 'out_dir is now called runs_dir')
+    assert not any(tmp_path.iterdir())
 
 
 def test_cifake_export_errors(tmp_path):
