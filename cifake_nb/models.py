@@ -22,6 +22,7 @@ class Normalize(nn.Module):
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1)); self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1))
     def forward(self, x): return (x - self.mean) / self.std
 
+# %% ../nbs/01_models.ipynb #73ae2d3c
 class CamNet(nn.Module):
     "`Normalize → body → global average pool → (dropout) → linear`, logits ordered (REAL, FAKE), with `cam()`."
     def __init__(self, body: nn.Module, channels: int, num_classes: int = 2, dropout: float = 0.0):
@@ -42,10 +43,12 @@ def register(fn):
     "Add a model constructor to `MODELS` under its function name."
     MODELS[fn.__name__] = fn; return fn
 
+# %% ../nbs/01_models.ipynb #2fb6449b
 def list_models() -> list[str]:
     "Names accepted by `create_model`."
     return sorted(MODELS) + ['timm/<resnet-family name>']
 
+# %% ../nbs/01_models.ipynb #0b1000e9
 def create_model(name: str, **kwargs) -> nn.Module:
     "Build model `name` (see `list_models()`) with constructor `kwargs` (a `CamNet`, except the `seed_cnn` peer); unknown names and arguments are clear errors."
     if name.startswith('timm/'): return timm_resnet(name[5:], **kwargs)
@@ -53,6 +56,7 @@ def create_model(name: str, **kwargs) -> nn.Module:
     try: return MODELS[name](**kwargs)
     except TypeError as e: raise TypeError(f'bad arguments {kwargs} for model {name!r}: {e}') from None
 
+# %% ../nbs/01_models.ipynb #277e3f89
 def count_params(m: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in m.parameters() if p.requires_grad)
