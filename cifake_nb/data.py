@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_data.ipynb #054e73f0
 from __future__ import annotations
-import hashlib, json, os, re, shutil, socket, threading, time, warnings
+import hashlib, json, os, re, shutil, socket, threading, warnings
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -311,7 +311,7 @@ def _load_cache(folder: Path) -> CIFAKE | None:
         splits = {k: Split(k, *[np.load(folder / f'{k}.{a}.npy') for a in _ARRAYS]) for k in meta['splits']}
         ok = meta.get('sha256') == cache_digest(splits) and meta['fingerprint'] == fingerprint_arrays(splits)
     except FileNotFoundError: return None  # nothing cached yet
-    except (OSError, ValueError, KeyError, TypeError) as e: ok, splits = False, None
+    except (OSError, ValueError, KeyError, TypeError): ok, splits = False, None
     if not ok:
         warnings.warn(f'the data cache in {folder} does not match the hash recorded when it was written (changed, truncated '
                       'or from an older version): decoding the source again', stacklevel=3)

@@ -120,7 +120,7 @@ class DecodeBudget:
         n = min(int(n), self.max_bytes)  # one image larger than the whole budget still runs, alone
         with self._cv:
             if not self._cv.wait_for(lambda: self.used + n <= self.max_bytes, self.timeout):
-                raise ImageDecodeError(f'the server is busy decoding other large images; try again in a moment')
+                raise ImageDecodeError('the server is busy decoding other large images; try again in a moment')
             self.used += n
         try: yield
         finally:
