@@ -5,9 +5,11 @@
     python scripts/publish_results.py --train runs/A --train runs/B --train runs/C --eval runs/eval-A-...  # seeds, one evaluation
     python scripts/publish_results.py ... --ship     # also export the model to cifake_nb/assets/default/
 
-What it does, after checking that the runs are complete and belong together (every train run's
-checkpoint SHA-256 appears in the evaluation's metrics.json, no cell failed, the whole test split
-was used unless --allow-subset):
+What it does, after checking that the code is committed (a tree with uncommitted changes to anything but
+what this script writes is refused: the pages and the model must name the code that made them) and that the
+runs are complete and belong together (every train run's checkpoint SHA-256 appears in the evaluation's
+metrics.json, read as a `cifake_nb.core.EvalReport`, no cell failed, the whole test split was used unless
+--allow-subset):
 
 1. copies the executed notebooks to nbs/results/train_<name>.ipynb and nbs/results/evaluate_<name>.ipynb
    (train_<name>_seed<k>.ipynb with several train runs). Outputs are kept: the figures are embedded
@@ -25,13 +27,14 @@ was used unless --allow-subset):
 3. copies the evaluation's figures to nbs/results/figures/ and writes the Results page nbs/results/index.qmd
    from headline.json (`results_page`): one source for every number on the site, rounded by `pct`/`rounded`.
 4. rebuilds the Results section of nbs/sidebar.yml from the notebooks in nbs/results/.
-5. with --ship: exports the checkpoint (one train run) to cifake_nb/assets/default/ with the temperature
-   and threshold the evaluation fitted on validation (cifake_nb.export.export_checkpoint).
+5. with --ship: exports the checkpoint (one train run) to cifake_nb/assets/default/ with the report
+   (`export_checkpoint(..., report=...)`: the temperature and threshold of the report's entry for these
+   weights, nobody copies them), paths in its model.json made portable.
 
     python scripts/publish_results.py --refresh   # no run folders: re-apply 1 and 3 to what is published
 """
 from __future__ import annotations
-import argparse, ast, base64, datetime, hashlib, json, re, shutil, sys
+import argparse, ast, base64, datetime, hashlib, json, re, subprocess
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -55,10 +58,28 @@ class PublishError(ValueError):
     "A run folder is incomplete or does not match: nothing was written."
 
 
-def _load_json(p: Path, what: str) -> dict:
+def _load_sidecar(cls, p: Path, what: str):
+    "A run's JSON sidecar read through its schema (`cifake_nb.core`: CheckpointMeta, EvalReport); `PublishError` in one line otherwise."
     if not p.exists(): raise PublishError(f'{what} {p} is missing: is this the right run folder, and did the run finish?')
-    try: return json.loads(p.read_text())
-    except ValueError as e: raise PublishError(f'{what} {p} is not valid JSON ({e}): the file is damaged') from None
+    try: return cls.from_json(p)
+    except ValueError as e: raise PublishError(str(e)) from None
+
+
+WRITES = ('nbs/results/', 'nbs/sidebar.yml', 'cifake_nb/assets/default/')  # what publishing itself changes
+
+
+def check_committed(root: Path) -> str:
+    "The commit the pages are made from; `PublishError` if `root` is not a git checkout or has uncommitted changes (other than `WRITES`)."
+    try:
+        r = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True, timeout=30)
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e: raise PublishError(f'cannot run git in {root} ({e}): publishing needs a git checkout') from None
+    if r.returncode or not head: raise PublishError(f'{root} is not a git checkout with a commit: publish from a clone, so the pages name their code')
+    dirty = [l[3:] for l in r.stdout.splitlines() if not l[3:].startswith(WRITES)]
+    if dirty:
+        raise PublishError(f'the working tree has uncommitted changes ({len(dirty)} file(s), e.g. {", ".join(dirty[:3])}): commit or stash them '
+                           'first, so the published pages and model name the code that made them')
+    return head
 
 
 def rel(p: Path, root: Path) -> str:
@@ -253,15 +274,16 @@ def prepare_notebook(src: Path, title: str, description: str, root: Path, need_p
     return tidy_page(nb, title, page_text(description), root)
 
 
-def match_checkpoints(train_runs: list[Path], metrics: dict, eval_dir: Path) -> list[tuple[Path, dict, str]]:
-    "Each train run with its model.json and the evaluation's tag for it (matched by checkpoint SHA-256)."
-    by_sha = {(r.get('sha256') or ''): tag for tag, r in (metrics.get('checkpoints') or {}).items()}
+def match_checkpoints(train_runs: list[Path], report, eval_dir: Path) -> list[tuple[Path, object, str]]:
+    "Each train run with its sidecar (a `CheckpointMeta`) and the evaluation's tag for it (matched by checkpoint SHA-256)."
+    from cifake_nb.core import CheckpointMeta
+    by_sha = {ce.sha256: tag for tag, ce in report.checkpoints.items()}
     out = []
     for t in train_runs:
-        meta = _load_json(t / 'model.json', 'checkpoint sidecar')
-        tag = by_sha.get(meta.get('sha256') or '-')
+        meta = _load_sidecar(CheckpointMeta, t / 'model.json', 'checkpoint sidecar')
+        tag = by_sha.get(meta.sha256 or '-')
         if tag is None:
-            raise PublishError(f'evaluation {eval_dir} did not evaluate the checkpoint of {t} (SHA-256 {str(meta.get("sha256"))[:12]}…); '
+            raise PublishError(f'evaluation {eval_dir} did not evaluate the checkpoint of {t} (SHA-256 {meta.sha256[:12]}…); '
                                f'it evaluated {sorted(by_sha.values())}: pass the matching --eval folder')
         out.append((t, meta, tag))
     return out
@@ -271,41 +293,42 @@ def _portable(params: dict, root: Path) -> dict:
     "Evaluation parameters with this machine's paths made relative to the project root."
     out = dict(params)
     if out.get('checkpoints'): out['checkpoints'] = [rel(Path(c), root) for c in out['checkpoints']]
-    if out.get('out_dir'): out['out_dir'] = rel(Path(out['out_dir']), root)
+    for k in ('run_dir', 'out_dir'):  # out_dir: the run folder's name in evaluations older than EvalConfig
+        if out.get(k): out[k] = rel(Path(out[k]), root)
     return out
 
 
-def headline_entry(name: str, matched: list, metrics: dict, train_dir_pages: list[str], eval_page: str, eval_dir: Path, root: Path) -> dict:
-    "The home page's row for this run: what, how well, on what, with which command, and where the evidence is."
-    summ = metrics.get('summary') or {}
-    acc, auc = summ.get('accuracy') or {}, summ.get('roc_auc') or {}
+def headline_entry(name: str, matched: list, report, train_dir_pages: list[str], eval_page: str, eval_dir: Path, root: Path) -> dict:
+    "The home page's row for this run (`report` is the `EvalReport`): what, how well, on what, with which command, and where the evidence is."
+    acc, auc = report.summary.get('accuracy') or {}, report.summary.get('roc_auc') or {}
     if acc.get('mean') is None: raise PublishError(f'{eval_dir / "metrics.json"} has no summary.accuracy.mean: not a cifake_nb evaluation?')
     metas = [m for _, m, _ in matched]
     first_t, first_meta, first_tag = matched[0]
-    ck = (metrics.get('checkpoints') or {}).get(first_tag, {})
+    ck = report.checkpoints[first_tag]
     train_seconds = [json.loads((t / 'summary.json').read_text()).get('train_seconds') if (t / 'summary.json').exists() else None for t, _, _ in matched]
-    data = metrics.get('data') or {}
-    env = metrics.get('environment') or {}
-    cfgs = [m.get('config') or {} for m in metas]
+    data, env = report.data, report.environment
+    cfgs = [m.config for m in metas]
     return {
         'name': name,
-        'model': first_meta.get('model'), 'model_kwargs': first_meta.get('model_kwargs'), 'n_params': first_meta.get('n_params'),
+        'model': first_meta.model, 'model_kwargs': first_meta.model_kwargs, 'n_params': first_meta.n_params or None,
         'n_checkpoints': len(matched), 'seeds': [c.get('seed') for c in cfgs], 'epochs': cfgs[0].get('epochs'),
         'test_accuracy': acc.get('mean'), 'test_accuracy_std': acc.get('std'),
-        'test_accuracy_ci95': (ck.get('test') or {}).get('accuracy_ci') if len(matched) == 1 else None,
+        'test_accuracy_ci95': ck.test.get('accuracy_ci') if len(matched) == 1 else None,
         'test_roc_auc': auc.get('mean'), 'test_roc_auc_std': auc.get('std'),
         'n_test': data.get('n_test'), 'n_test_total': data.get('n_test_total'),
-        'temperature': ck.get('temperature') if len(matched) == 1 else None, 'threshold': ck.get('threshold') if len(matched) == 1 else None,
-        'train_seconds': train_seconds, 'train_hardware': first_meta.get('hardware'), 'eval_hardware': env.get('device_name'),
-        'train_command': first_meta.get('command') or cfgs[0].get('command'), 'eval_params': _portable(metrics.get('params') or {}, root),
-        'code_version': first_meta.get('code_version'), 'eval_code_version': metrics.get('code_version'),
-        'data_fingerprint': first_meta.get('data_fingerprint'),
+        'temperature': ck.temperature if len(matched) == 1 else None, 'threshold': ck.threshold if len(matched) == 1 else None,
+        'fitted_on': ck.val_split.get('fitted_on', 'clean validation'),
+        'train_seconds': train_seconds, 'train_hardware': first_meta.hardware or None,
+        'eval_hardware': env.get('hardware') or env.get('device_name'),  # device_name: evaluations older than EvalConfig
+        'train_command': first_meta.command or cfgs[0].get('command'), 'eval_params': _portable(report.params, root),
+        'code_version': first_meta.code_version, 'eval_code_version': report.code_version,
+        'data_fingerprint': first_meta.data_fingerprint,
         'train_runs': [rel(t, root) for t, _, _ in matched], 'eval_run': rel(eval_dir, root),
         'train_pages': train_dir_pages, 'eval_page': eval_page,
         'metrics': run_metrics(ck) if len(matched) == 1 else None, 'metrics_source': 'the evaluation\'s metrics.json',
-        'robustness_accuracy': robustness_accuracy(ck.get('robustness')) if len(matched) == 1 else None,
-        'per_category': (ck.get('test') or {}).get('per_category') if len(matched) == 1 else None,
-        'evaluated_utc': metrics.get('created_utc'),
+        'robustness_accuracy': robustness_accuracy(ck.robustness) if len(matched) == 1 else None,
+        'per_category': ck.test.get('per_category') if len(matched) == 1 else None,
+        'evaluated_utc': report.created_utc,
         'published_utc': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
     }
 
@@ -339,12 +362,11 @@ def show(v, how) -> str:
     return pct(v) if how == 'pct' else pct(v, 1) if how == 'pct1' else rounded(v, how)
 
 
-def run_metrics(ck: dict) -> dict:
-    "The key test metrics of one evaluated checkpoint (metrics.json `checkpoints[tag]`), for headline.json."
-    test, raw = ck.get('test') or {}, ck.get('test_uncalibrated') or {}
-    m = {k: test.get(k) for k, _, _ in KEY_METRICS if k in test}
-    if raw.get('ece') is not None: m['ece_before_T'] = raw['ece']
-    if (ck.get('val') or {}).get('accuracy') is not None: m['val_accuracy'] = ck['val']['accuracy']
+def run_metrics(ck) -> dict:
+    "The key test metrics of one evaluated checkpoint (a `CheckpointEval`), for headline.json."
+    m = {k: ck.test.get(k) for k, _, _ in KEY_METRICS if k in ck.test}
+    if ck.test_uncalibrated.get('ece') is not None: m['ece_before_T'] = ck.test_uncalibrated['ece']
+    if ck.val.get('accuracy') is not None: m['val_accuracy'] = ck.val['accuracy']
     return m
 
 
@@ -582,55 +604,63 @@ def publish(train_runs: list, eval_dir, name: str | None = None, root=ROOT, ship
         if not t.is_dir(): raise PublishError(f'train run folder {t} does not exist')
     if not eval_dir.is_dir(): raise PublishError(f'evaluation folder {eval_dir} does not exist')
     if ship and len(train_runs) != 1: raise PublishError('--ship needs exactly one --train run (the model to serve)')
-    metrics = _load_json(eval_dir / 'metrics.json', 'evaluation metrics')
-    matched = match_checkpoints(train_runs, metrics, eval_dir)
-    data = metrics.get('data') or {}
+    check_committed(root)
+    from cifake_nb.core import EvalReport
+    report = _load_sidecar(EvalReport, eval_dir / 'metrics.json', 'evaluation report')
+    matched = match_checkpoints(train_runs, report, eval_dir)
+    data = report.data
     if not allow_subset and data.get('n_test') != data.get('n_test_total'):
-        raise PublishError(f'{eval_dir} evaluated {data.get("n_test")} of {data.get("n_test_total")} test images (limit_test): a subset is not '
+        raise PublishError(f'{eval_dir} evaluated {data.get("n_test")} of {data.get("n_test_total")} test images (test_limit): a subset is not '
                            f'a headline result; evaluate on the whole split, or pass --allow-subset (the table shows the count)')
-    cfg0 = (matched[0][1].get('config') or {})
+    cfg0 = matched[0][1].config
     name = name or cfg0.get('run_name') or re.sub(r'-\d{8}-\d{6}(-\d+)?$', '', train_runs[0].name)
     if not _NAME_RE.match(name): raise PublishError(f'name {name!r} must be letters, digits, "_", "." or "-" (it becomes a file name)')
 
     res = root / RESULTS
     pages, train_pages = {}, []  # every page is prepared (and checked) before anything is written
     for t, meta, tag in matched:
-        seed = (meta.get('config') or {}).get('seed')
+        seed = meta.config.get('seed')
         page = f'train_{name}.ipynb' if len(matched) == 1 else f'train_{name}_seed{seed}.ipynb'
-        cmd = meta.get('command') or (meta.get('config') or {}).get('command') or ''
+        cmd = meta.command or meta.config.get('command') or ''
         pages[page] = prepare_notebook(
             t / 'train.ipynb', f'Training run: {name}' + (f' (seed {seed})' if len(matched) > 1 else ''),
-            f'The executed notebook of {rel(t, root)}: {cmd} ({meta.get("hardware", "hardware not recorded")}).', root)
+            f'The executed notebook of {rel(t, root)}: {cmd} ({meta.hardware or "hardware not recorded"}).', root)
         train_pages.append(f'results/{page}')
     eval_page = f'evaluate_{name}.ipynb'
-    env = metrics.get('environment') or {}
+    env = report.environment
     pages[eval_page] = prepare_notebook(
         eval_dir / 'evaluate.ipynb', f'Evaluation: {name}',
         f'The executed notebook of {rel(eval_dir, root)}: {len(matched)} checkpoint(s) on {data.get("n_test")} test images '
-        f'({env.get("device_name", "hardware not recorded")}).', root)
-    entry = headline_entry(name, matched, metrics, train_pages, f'results/{eval_page}', eval_dir, root)
+        f'({env.get("hardware") or env.get("device_name") or "hardware not recorded"}).', root)
+    entry = headline_entry(name, matched, report, train_pages, f'results/{eval_page}', eval_dir, root)
     from execnb.nbio import write_nb  # nbdev's notebook writer: the same bytes nbdev_clean writes
     res.mkdir(parents=True, exist_ok=True)
     for old in [res / f'train_{name}.ipynb', *res.glob(f'train_{name}_seed*.ipynb')]:
         if old.name not in pages: old.unlink(missing_ok=True)  # this name's pages from an earlier publication
     for page, nb in pages.items(): write_nb(nb, res / page)
-    if ship:
-        from cifake_nb.export import export_checkpoint
-        t, meta, tag = matched[0]
-        ck = metrics['checkpoints'][tag]
-        test = ck.get('test') or {}
-        export_checkpoint(t / 'model.safetensors', root / 'cifake_nb' / 'assets' / 'default', temperature=float(ck['temperature']),
-                          threshold=float(ck['threshold']), overwrite=True,
-                          metrics={'test_accuracy': test.get('accuracy'), 'test_roc_auc': test.get('roc_auc'), 'n_test': data.get('n_test'),
-                                   'evaluation': rel(eval_dir, root)})
+    if ship: ship_model(matched[0][0], report, eval_dir, root)
     if len(matched) == 1:  # the Results page's figures, as the evaluation saved them
-        ck = metrics['checkpoints'][matched[0][2]]
-        files = {k: eval_dir / f for k, f in (ck.get('figures') or {}).items() if (eval_dir / f).exists()}
+        ck = report.checkpoints[matched[0][2]]
+        files = {k: eval_dir / f for k, f in ck.figures.items() if (eval_dir / f).exists()}
         entry['figures'] = copy_figures(name, {k: f.read_bytes() for k, f in files.items()}, res)
-    d = write_headline(res / HEADLINE, entry, metrics.get('published'), ship)
+    d = write_headline(res / HEADLINE, entry, report.published, ship)
     write_page(res, d)
     update_sidebar(root / SIDEBAR, res)
     return d['runs'][name]
+
+
+def ship_model(train_run: Path, report, eval_dir: Path, root: Path) -> dict:
+    "Export `train_run` to cifake_nb/assets/default/ with the rule of `report`'s entry for its weights; paths in model.json portable."
+    from cifake_nb.core import ModelInfo
+    from cifake_nb.export import export_checkpoint, model_card
+    out = root / 'cifake_nb' / 'assets' / 'default'
+    export_checkpoint(train_run / 'model.safetensors', out, report=report, overwrite=True)
+    info = ModelInfo.from_json(out / 'model.json')
+    info.exported_from, info.evaluation['report'] = rel(train_run, root), rel(eval_dir / 'metrics.json', root)
+    if Path(info.data_source).is_absolute(): info.data_source = portable_path(info.data_source)
+    info.to_json(out / 'model.json')
+    (out / 'MODEL_CARD.md').write_text(model_card(info.to_dict()))
+    return info.to_dict()
 
 
 def refresh(root=ROOT) -> dict:

@@ -30,11 +30,15 @@ def tiny(tmp_path_factory):
             Image.fromarray(im).save(d / 'data' / name / path)
     ds = load_cifake(d / 'data', cache_dir=d / 'cache', progress=False)
     torch.manual_seed(0)
-    m = create_model('speednet', widths=[8, 8, 8, 8]); opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    m = create_model('speednet', widths=[8, 8, 8, 8])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
     x, y = torch.from_numpy(to_input(ds.train.images)), torch.from_numpy(ds.train.labels)
     for i in range(30):
         b = torch.randint(0, len(y), (64,))
-        loss = torch.nn.functional.cross_entropy(m(x[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step()
+        loss = torch.nn.functional.cross_entropy(m(x[b]), y[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     meta = dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), input_size=[32, 32],
                 data_fingerprint=ds.fingerprint, data_source=ds.source, config=dict(n_val=64, val_seed=0, seed=0))
     save_checkpoint(m.eval(), d / 'run' / 'model.safetensors', meta)
@@ -89,7 +93,8 @@ def test_missing_checkpoint(tmp_path):
 
 def test_label_names_that_do_not_match(tmp_path, tiny, monkeypatch):
     monkeypatch.setenv('CIFAKE_CACHE', tiny['cache'])
-    bad = tmp_path / 'bad'; bad.mkdir()
+    bad = tmp_path / 'bad'
+    bad.mkdir()
     (bad / 'model.safetensors').write_bytes((tiny['ckpt'] / 'model.safetensors').read_bytes())
     meta = json.loads((tiny['ckpt'] / 'model.json').read_text())
     (bad / 'model.json').write_text(json.dumps({**meta, 'label_names': ['FAKE', 'REAL']}))
@@ -102,7 +107,8 @@ def test_empty_test_split(tmp_path, tiny, monkeypatch):
     monkeypatch.setenv('CIFAKE_CACHE', str(tmp_path / 'cache'))
     root = tmp_path / 'kaggle'
     for c in ('REAL', 'FAKE'):
-        (root / 'train' / c).mkdir(parents=True); (root / 'test' / c).mkdir(parents=True)
+        (root / 'train' / c).mkdir(parents=True)
+        (root / 'test' / c).mkdir(parents=True)
         for i in range(3): Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(root / 'train' / c / f'{i}.png')
     with pytest.raises(pm.PapermillExecutionError, match="split 'test' of .* holds no images"):
         _run(tmp_path, checkpoints=[str(tiny['ckpt'])], data_source=str(root), run_dir=str(tmp_path / 'eval'))

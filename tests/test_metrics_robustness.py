@@ -1,4 +1,4 @@
-"""Tests beyond the notebooks for cifake_nb.metrics and cifake_nb.robustness (nbs/evaluate.ipynb: tests/test_evaluate_notebook.py)."""
+"""Tests beyond the notebook for cifake_nb.metrics: agreement with scikit-learn on random data (robustness: nbs/05_robustness.ipynb; evaluate.ipynb: tests/test_evaluate_notebook.py)."""
 import json
 from pathlib import Path
 import numpy as np
@@ -6,7 +6,6 @@ import pytest
 from sklearn import metrics as skm
 from cifake_nb.metrics import (bootstrap_ci, choose_threshold, evaluate_predictions, expected_calibration_error, fake_probability,
                                fit_temperature, tpr_at_fpr)
-from cifake_nb.robustness import CORRUPTIONS, SEVERITIES, perturb, robustness_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,23 +60,3 @@ def test_bootstrap_seeded_and_ordered():
     y, lg = _data(seed=5)
     a, b = bootstrap_ci(y, lg, n_boot=200, seed=7), bootstrap_ci(y, lg, n_boot=200, seed=7)
     assert a == b and a['accuracy'][0] < a['accuracy'][1] and a['roc_auc'][0] < a['roc_auc'][1]
-
-@pytest.mark.parametrize('name', list(CORRUPTIONS))
-def test_perturb_contract(name):
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
-    assert np.array_equal(perturb(x, name, 0), x)
-    for s in range(1, 6):
-        out = perturb(x, name, s, seed=11)
-        assert out.dtype == np.uint8 and out.shape == x.shape
-        assert np.array_equal(out, perturb(x, name, s, seed=11))
-    assert len(SEVERITIES[name]) == 5
-
-def test_robustness_table_perfect_detector():
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8); y = np.arange(20) % 2
-    lookup = {im.tobytes(): lab for im, lab in zip(x, y)}
-    oracle = lambda imgs: np.array([lookup.get(im.tobytes(), 0.5) for im in imgs], float)
-    df = robustness_table(oracle, x, y, names=['contrast', 'jpeg_compression'], progress=False)
-    assert set(df.severity) == set(range(6)) and len(df) == 12
-    assert (df[df.severity == 0].accuracy == 1.0).all()

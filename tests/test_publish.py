@@ -1,6 +1,6 @@
 """scripts/publish_results.py on made-up run folders: what a results page keeps, what it refuses, and
 the headline entry and sidebar it writes (into a scratch copy of the project's nbs/ layout)."""
-import copy, json, shutil, sys
+import copy, json, shutil, subprocess, sys, warnings
 from pathlib import Path
 
 import pytest
@@ -37,15 +37,21 @@ def project(tmp_path):
     (root / 'nbs' / 'results').mkdir(parents=True)
     shutil.copy(ROOT / 'settings.ini', root / 'settings.ini')
     shutil.copy(ROOT / 'nbs' / 'sidebar.yml', root / 'nbs' / 'sidebar.yml')
-    tr = root / 'runs' / 'cpu-20261127-051500'; tr.mkdir(parents=True)
+    git = lambda *a: subprocess.run(['git', *a], cwd=root, check=True, capture_output=True)
+    git('init', '-q')
+    git('add', 'settings.ini', 'nbs/sidebar.yml')   # a clean checkout: publishing refuses uncommitted code
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'scratch project')
+    tr = root / 'runs' / 'cpu-20261127-051500'
+    tr.mkdir(parents=True)
     (tr / 'train.ipynb').write_text(json.dumps(executed_nb('Training run')))
     (tr / 'model.safetensors').write_bytes(b'weights')
-    meta = dict(model='speednet', model_kwargs={'widths': [16, 48, 96, 192]}, n_params=651922, hardware='CPU x2', sha256='ab' * 32,
+    meta = dict(model='speednet', model_kwargs={'widths': [16, 48, 96, 192]}, label_names=['REAL', 'FAKE'], n_params=651922, hardware='CPU x2', sha256='ab' * 32,
                 command='cifake-run train params/cpu.yaml', code_version='cifake_nb 0.1.0 (git abc)', data_fingerprint='f' * 16,
                 config=dict(run_name='cpu', seed=0, epochs=16))
     (tr / 'model.json').write_text(json.dumps(meta))
     (tr / 'summary.json').write_text(json.dumps({'train_seconds': 1500.5}))
-    ev = root / 'runs' / 'eval-cpu-20261127-051500-20261127-060000'; ev.mkdir()
+    ev = root / 'runs' / 'eval-cpu-20261127-051500-20261127-060000'
+    ev.mkdir()
     (ev / 'evaluate.ipynb').write_text(json.dumps(executed_nb('Evaluation run')))
     metrics = dict(kind='cifake_nb evaluation', created_utc='2026-11-27T06:00:00Z', code_version='cifake_nb 0.1.0 (git abc)',
                    params={'tta': False, 'checkpoints': [str(tr / 'model.safetensors')], 'out_dir': str(root / 'runs' / 'eval-cpu')},
@@ -93,6 +99,53 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     assert others(sb) == others(before), 'the rest of the sidebar is untouched'
 
 
+def test_refuses_uncommitted_code_but_not_its_own_writes(project):
+    root, tr, ev = project
+    pr.publish([tr], ev, root=root)   # writes nbs/results/ and nbs/sidebar.yml: they do not count as uncommitted code
+    (root / 'settings.ini').write_text((root / 'settings.ini').read_text() + '\n# edited\n')
+    with pytest.raises(pr.PublishError, match=r'uncommitted changes \(1 file\(s\), e.g. settings.ini\)'): pr.publish([tr], ev, root=root)
+    shutil.rmtree(root / '.git')
+    with pytest.raises(pr.PublishError, match='not a git checkout'): pr.publish([tr], ev, root=root)
+
+
+def test_refuses_a_report_that_does_not_fit_its_schema(project):
+    root, tr, ev = project
+    m = json.loads((ev / 'metrics.json').read_text())
+    m['checkpoints']['cpu-20261127-051500']['test']['test_acc'] = 0.96   # a metric name outside core.METRICS
+    (ev / 'metrics.json').write_text(json.dumps(m))
+    with pytest.raises(pr.PublishError, match=r"metrics.json \(EvalReport\).*unknown metric name\(s\) \['test_acc'\]"): pr.publish([tr], ev, root=root)
+
+
+def test_ship_exports_with_the_reports_rule_and_portable_paths(project):
+    "--ship on a real (tiny) checkpoint and its evaluation: model.json's rule is the report's entry for these weights."
+    import torch
+    from cifake_nb.core import LABEL_NAMES, ModelInfo
+    from cifake_nb.data import tiny_cifake
+    from cifake_nb.evaluate import EvalConfig, evaluate
+    from cifake_nb.models import create_model
+    from cifake_nb.train import save_checkpoint
+    root, _, _ = project
+    ds = tiny_cifake()
+    torch.manual_seed(0)
+    tr = root / 'runs' / 'tiny-20261201-000000'
+    save_checkpoint(create_model('speednet', widths=[8, 8, 8, 8]).eval(), tr / 'model.safetensors',
+                    dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), data_fingerprint=ds.fingerprint,
+                         data_source='/home/someone/data/cifake', config=dict(run_name='tiny', n_val=64, val_seed=0, seed=0), hardware='AMD EPYC (2 cores)'))
+    (tr / 'train.ipynb').write_text(json.dumps(executed_nb('Training run')))
+    ev = root / 'runs' / 'eval-tiny'
+    report = evaluate(EvalConfig(checkpoints=[str(tr)], robustness=False, postproc=False, cam=False, n_boot=0, run_dir=str(ev)), data=ds)
+    (ev / 'evaluate.ipynb').write_text(json.dumps(executed_nb('Evaluation run')))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # no training data for the reference profile here: recorded in model.json
+        e = pr.publish([tr], ev, root=root, ship=True)
+    info = ModelInfo.from_json(root / 'cifake_nb' / 'assets' / 'default' / 'model.json')
+    (ce,) = report.checkpoints.values()
+    assert (info.temperature, info.threshold, info.checkpoint_sha256) == (ce.temperature, ce.threshold, ce.sha256) == (e['temperature'], e['threshold'], ce.sha256)
+    assert (info.exported_from, info.evaluation['report'], info.data_source) == ('runs/tiny-20261201-000000', 'runs/eval-tiny/metrics.json', '…/cifake')
+    assert info.hardware == 'AMD EPYC (2 cores)' and e['train_hardware'] == 'AMD EPYC (2 cores)' and e['eval_hardware'] == report.environment['hardware']
+    assert e['shipped'] is True and 'runs/eval-tiny/metrics.json' in (root / 'cifake_nb' / 'assets' / 'default' / 'MODEL_CARD.md').read_text()
+
+
 def test_publish_again_replaces_the_entry(project):
     root, tr, ev = project
     pr.publish([tr], ev, root=root)
@@ -131,8 +184,11 @@ def test_subset_allowed_on_request_and_cli_errors(project, capsys):
 
 def test_several_seeds_get_one_page_each(project):
     root, tr, ev = project
-    tr2 = tr.with_name('cpu-20261127-071500'); shutil.copytree(tr, tr2)
-    meta = json.loads((tr2 / 'model.json').read_text()); meta['sha256'] = 'ef' * 32; meta['config']['seed'] = 1
+    tr2 = tr.with_name('cpu-20261127-071500')
+    shutil.copytree(tr, tr2)
+    meta = json.loads((tr2 / 'model.json').read_text())
+    meta['sha256'] = 'ef' * 32
+    meta['config']['seed'] = 1
     (tr2 / 'model.json').write_text(json.dumps(meta))
     m = json.loads((ev / 'metrics.json').read_text())
     m['checkpoints']['cpu-20261127-071500'] = {**m['checkpoints']['cpu-20261127-051500'], 'sha256': 'ef' * 32}
@@ -199,7 +255,8 @@ def test_publish_writes_the_results_page_and_its_figures(project):
     ck['test'].update(ece=0.005802, tpr_at_fpr_1pct=0.949, accuracy_argmax=0.97625,
                       per_category={'bird': {'n': 2000, 'accuracy': 0.9455, 'accuracy_REAL': 0.946, 'accuracy_FAKE': 0.945}})
     (ev / 'metrics.json').write_text(json.dumps(m))
-    (ev / 'x_reliability.png').write_bytes(b'png1'); (ev / 'x_robustness.png').write_bytes(b'png2')
+    (ev / 'x_reliability.png').write_bytes(b'png1')
+    (ev / 'x_robustness.png').write_bytes(b'png2')
     e = pr.publish([tr], ev, root=root)
     res = root / 'nbs' / 'results'
     assert e['figures'] == {'reliability': 'results/figures/cpu_reliability.png', 'robustness': 'results/figures/cpu_robustness.png'}

@@ -1,0 +1,40 @@
+"""`make main` end to end: scripts/main.py with the smoke params trains, evaluates and exports, and the exported
+model's decision rule is the evaluation report's entry for the trained weights (read by SHA-256, not copied).
+Needs the real CIFAKE (../shared/cifake or $CIFAKE_SOURCE), or the Hub when HF_HUB_OFFLINE is off."""
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import DATA, NO_DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_main_trains_evaluates_and_exports_with_the_reports_rule(tmp_path):
+    env = dict(os.environ)
+    if DATA.exists(): env['CIFAKE_SOURCE'] = str(DATA)
+    elif env.get('HF_HUB_OFFLINE', '0') not in ('', '0'): pytest.skip(NO_DATA)
+    r = subprocess.run([sys.executable, 'scripts/main.py', '--params', 'params/smoke.yaml', '--eval-params', 'params/eval_smoke.yaml',
+                        '--runs-dir', str(tmp_path / 'runs')], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
+    from cifake_nb.core import CheckpointMeta, EvalReport, ModelInfo
+    (run,) = [p for p in (tmp_path / 'runs').iterdir() if not p.name.startswith('eval-')]
+    (ev,) = (tmp_path / 'runs').glob('eval-*')
+    report, info = EvalReport.from_json(ev / 'metrics.json'), ModelInfo.from_json(run / 'export' / 'model.json')
+    ce = report.for_checkpoint(CheckpointMeta.from_json(run / 'model.json').sha256)
+    assert (info.temperature, info.threshold, info.checkpoint_sha256) == (ce.temperature, ce.threshold, ce.sha256)
+    assert info.evaluation['test']['accuracy'] == ce.test['accuracy'] and info.selection == CheckpointMeta.from_json(run / 'model.json').selection
+    assert report.data['n_test'] == 2000 and ce.test['accuracy'] > 0.7, ce.test['accuracy']   # a 3-epoch smoke model on 2,000 test images
+    from cifake_nb.inference import Predictor
+    assert Predictor(run / 'export').threshold == ce.threshold
+    assert f"test accuracy {100 * ce.test['accuracy']:.2f}%" in r.stdout and 'exported to' in r.stdout
+    assert (ev / 'evaluate.ipynb').exists() and (run / 'train.ipynb').exists(), 'each executed notebook is kept in its run folder'
+    assert json.loads((ev / 'metrics.json').read_text())['params']['run_dir'] == str(ev)
+
+
+def test_main_checks_both_params_files_before_anything(tmp_path):
+    bad = tmp_path / 'eval.yaml'
+    bad.write_text('robustnes: false\n')
+    r = subprocess.run([sys.executable, 'scripts/main.py', '--params', 'params/smoke.yaml', '--eval-params', str(bad), '--runs-dir', str(tmp_path / 'runs')],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "unknown evaluation parameter(s) ['robustnes']" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / 'runs').exists(), 'nothing created'
