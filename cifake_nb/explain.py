@@ -58,6 +58,7 @@ def find_layer(model: nn.Module, layer: str | nn.Module | None = None) -> nn.Mod
         raise ValueError(f'no layer {layer!r} in {type(model).__name__}: pass a name from model.named_modules(), e.g. {shown}')
     return mods[layer]
 
+# %% ../nbs/04_explain.ipynb #3c82d14b
 def grad_cam(model: nn.Module,  # any classifier returning logits `[B,2]` ordered (REAL, FAKE)
              x,  # uint8 `[N,H,W,3]` images or float `[B,3,H,W]` in [0,1]
              layer: str | nn.Module | None = None,  # module name (default 'body': the last feature map) or module
@@ -91,6 +92,7 @@ def upsample_cam(cam,  # `[h,w]` or `[B,h,w]` map(s), numpy or torch
     out = out.reshape(*t.shape[:-2], *size)
     return out if torch.is_tensor(cam) else out.numpy()
 
+# %% ../nbs/04_explain.ipynb #f2962150
 def overlay(image: np.ndarray,  # uint8 `[H,W,3]` RGB
             cam,  # signed map `[h,w]` (any size; upsampled to the image)
             alpha: float = 0.7,  # opacity where |cam| = vmax
@@ -141,6 +143,7 @@ def confusion_groups(y_true, p_fake, threshold: float = 0.5) -> dict[str, np.nda
     return {'TP': np.flatnonzero(pred & truth), 'FP': np.flatnonzero(pred & ~truth),
             'TN': np.flatnonzero(~pred & ~truth), 'FN': np.flatnonzero(~pred & truth)}
 
+# %% ../nbs/04_explain.ipynb #2e495a1c
 def plot_cam_grid(model: nn.Module,  # the classifier that produced `p_fake`
                   images,  # uint8 `[N,32,32,3]` RGB
                   y_true,  # `[N]` true labels, 0 = REAL, 1 = FAKE
@@ -202,6 +205,7 @@ class CamStats:
                     border_to_centre=self.border_to_centre, border_mean=self.border_mean, centre_mean=self.centre_mean)
     def __repr__(self): return 'CamStats(' + ', '.join(f'{k}={v:.4g}' for k, v in self.summary().items()) + ')'
 
+# %% ../nbs/04_explain.ipynb #68b72654
 def cam_stats(cams,  # maps `[N,h,w]` (or one `[h,w]`), numpy or torch
               border: int = 1,  # width of the outer ring, in map cells
               rtol: float = 1e-3,  # a map whose range is ≤ rtol × its max |value| counts as constant
