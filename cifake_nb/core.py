@@ -328,6 +328,8 @@ class ModelInfo(Provenance):
     int8: dict = field(default_factory=dict)        # for a float model with an int8 sibling: where it is
     reference_profile: dict = field(default_factory=dict)  # the drift-detection reference, or why there is none
     status: str = ''                # a caveat shown with the model, e.g. 'placeholder'
+    robustness: dict = field(default_factory=dict)  # what it survives and what not: mild-edit accuracies, CIFAR-10-C means (from the recipe comparison)
+    ship_rule: str = ''             # why this model ships: the rule stated before the comparison, and its outcome
     WHAT = 'model.json key'
     RANGES = {**Provenance.RANGES, 'temperature': (1e-3, 1e3), 'threshold': (0.0, 1.0)}
     CHOICES = {'file': ('model.onnx',), 'format': ('onnx',)}
