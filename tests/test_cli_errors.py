@@ -59,7 +59,7 @@ def test_old_option_names_point_to_the_new_ones(tmp_path):
 
 def test_cifake_export_errors(tmp_path):
     one_line_error(run('cifake-export', tmp_path / 'nope', tmp_path / 'out'), 1, 'cifake-export: error:', 'does not exist')
-    one_line_error(run('cifake-export', tmp_path / 'nope', tmp_path / 'out', '--metrics', '[1'), 1, 'cifake-export: error:')
+    one_line_error(run('cifake-export', tmp_path / 'nope', tmp_path / 'out', '--report', tmp_path / 'nope.json'), 1, 'cifake-export: error:')  # --metrics is gone: the rule comes from the report
 
 
 def test_cifake_demo_cannot_start_cleanly(tmp_path):
