@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import gradio as gr
 from PIL import Image
-from .images import MAX_PIXELS, FileReadError, decode_image, read_file_bounded
+from .images import MAX_PIXELS, FileReadError, bound_heap, decode_image, read_file_bounded
 from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
 
 # %% auto #0
@@ -755,6 +755,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     "The `cifake-demo` console script: build the demo and serve it (UI, `/predict` API, `/healthz`)."
     a = parse_args(argv)
+    bound_heap()  # large decode buffers go back to the OS when freed: the server's RSS tracks what it holds
     # Gradio recomputes its /monitoring summary (pandas, over up to 10,000 past events) after every event by
     # default: a few ms of CPU per request that grow with traffic. Every 100 events keeps the page useful.
     os.environ.setdefault('GRADIO_ANALYTICS_CACHE_FREQUENCY', '100')

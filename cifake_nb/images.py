@@ -12,7 +12,7 @@ from .core import IMG_SIZE
 
 # %% auto #0
 __all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb', 'resize_center_crop',
-           'to_rgb32', 'far_from_native', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
+           'to_rgb32', 'far_from_native', 'bound_heap', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
            'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
@@ -45,12 +45,25 @@ def _reducible(img: Image.Image) -> Image.Image:
     if img.mode in ('P', 'PA'): return img.convert('RGBA' if img.mode == 'PA' or 'transparency' in img.info else 'RGB')
     return img.convert('RGBA')
 
-def _shrink(img: Image.Image, size: int, gap: float = 3.0) -> Image.Image:
-    "Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none)."
+def _shrink(img: Image.Image, size: int, gap: float = 3.0, band_px: int = 2**20) -> Image.Image:
+    """Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none), one
+    band of rows at a time: Pillow's `reduce` converts RGBA/LA to premultiplied alpha at full size first, and a mode it
+    does not take needs a conversion, so a whole-image call costs a second full-size copy. Bands of about `band_px`
+    pixels, their height a multiple of the factor, give the same pixels with that copy bounded to one band."""
     k = int(min(img.size) // (gap * size))
     if k < 2: return img
-    try: return img.reduce(k)
-    except ValueError: return _reducible(img).reduce(k)  # a mode `reduce` does not take: one full-size conversion first
+    w, h = img.size
+    rows = max(1, band_px // (w * k)) * k
+    def red(band):
+        try: return band.reduce(k)
+        except ValueError: return _reducible(band).reduce(k)  # a mode `reduce` does not take: convert this band only
+    if rows >= h: return red(img)
+    out = None
+    for y in range(0, h, rows):
+        b = red(img.crop((0, y, w, min(h, y + rows))))
+        if out is None: out = Image.new(b.mode, (-(-w // k), -(-h // k)))
+        out.paste(b, (0, y // k))
+    return out
 
 # %% ../nbs/00a_images.ipynb #266bbcac
 def to_rgb(img: Image.Image, shrink_to: int | None = None) -> Image.Image:
@@ -106,6 +119,19 @@ def _release_memory() -> None:
         import ctypes
         ctypes.CDLL('libc.so.6').malloc_trim(0)
     except (OSError, AttributeError): pass
+
+def bound_heap(mmap_threshold: int = 2**20, # bytes: allocations this large always get their own mmap
+               arenas: int = 2,             # at most this many malloc arenas (glibc's default: 8 per core)
+              ) -> bool:
+    """For a long-running server (`cifake-demo` calls it first): glibc's `mallopt`, so that a freed decode buffer
+    goes back to the OS at once and threads share freed memory. glibc otherwise raises its mmap threshold after each
+    large free (later large buffers then come from a heap that only grows) and gives each thread an arena that keeps
+    its own freed memory. True if both settings took; a no-op (False) where the C library is not glibc."""
+    try:
+        import ctypes
+        mallopt = ctypes.CDLL('libc.so.6').mallopt
+        return bool(mallopt(-3, int(mmap_threshold))) and bool(mallopt(-8, int(arenas)))  # M_MMAP_THRESHOLD, M_ARENA_MAX
+    except (OSError, AttributeError): return False
 
 # %% ../nbs/00a_images.ipynb #72e19310
 class DecodeBudget:

@@ -392,8 +392,9 @@ def metrics_from_notebook(nb: dict) -> tuple[dict, dict | None]:
     vals = {}
     for row in _table_rows(summ)[1:]:
         if len(row) == 2:
-            try: vals[row[0]] = float(row[1])
-            except ValueError: pass
+            try: v = float(row[1])
+            except ValueError: continue
+            if v == v: vals[row[0]] = v  # NaN: not measured in that run (e.g. no corruption suite)
     m = {k: vals[k] for k, _, _ in KEY_METRICS if k in vals}
     if 'val_accuracy' in vals: m['val_accuracy'] = vals['val_accuracy']
     rob_t = next((t for t in texts if t.lstrip().startswith('severity') and 'corruption' in t), None)
@@ -411,14 +412,25 @@ def _figure_order(source: str) -> list[str]:
     return [a or b for a, b in re.findall(r"figs\['(\w+)'\]\s*=\s*save_fig\(|'(\w+)':\s*save_fig\(", source)]
 
 
+def _report_figure_order(nb: dict) -> list[str]:
+    """The figure names a one-checkpoint report-based evaluation notebook (`evaluate(cfg)`, then `ce.figures` shown in
+    turn) displays, in the order `cifake_nb.evaluate.evaluate_checkpoint` makes them, from the parameters table it
+    shows (cam, robustness, postproc)."""
+    texts = [_as_text(o.get('data', {}).get('text/plain')) for c in nb.get('cells', []) for o in c.get('outputs', [])]
+    params = next((t for t in texts if t.lstrip().startswith('value') and 'postproc' in t and 'checkpoints' in t), '')
+    on = {r[0]: r[1] == 'True' for r in _table_rows(params) if len(r) == 2}
+    return ['confusion', 'roc', 'reliability', 'per_category'] + [k for k in ('cam', 'robustness', 'postproc') if on.get(k)]
+
+
 def figures_from_notebook(nb: dict) -> dict[str, bytes]:
-    "{figure name: PNG} of a one-checkpoint evaluation notebook, matched to its save_fig calls in order."
+    "{figure name: PNG} of a one-checkpoint evaluation notebook, matched to its save_fig calls (or its report's figures) in order."
     for c in nb.get('cells', []):
-        names = _figure_order(_as_text(c.get('source')))
+        source = _as_text(c.get('source'))
+        names = _figure_order(source) or (_report_figure_order(nb) if 'ce.figures' in source else [])
         if not names: continue
         pngs = [o['data']['image/png'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
         if len(pngs) != len(names):
-            raise PublishError(f'the evaluation notebook shows {len(pngs)} figures for {len(names)} save_fig calls ({names}): '
+            raise PublishError(f'the evaluation notebook shows {len(pngs)} figures for {len(names)} figure names ({names}): '
                                'publish from the run folder, whose metrics.json names each figure file')
         return {n: base64.b64decode(_as_text(p)) for n, p in zip(names, pngs)}
     return {}

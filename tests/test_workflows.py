@@ -12,7 +12,7 @@
   secrets only ever through `env:`, the Hub dataset downloaded at an explicit revision.
 (Workflow syntax itself: actionlint and the GitHub workflow JSON schema, see the report of issue 6.)
 """
-import re, shlex, sys
+import re, shlex, sys, tempfile
 from pathlib import Path
 
 import pytest
@@ -67,8 +67,12 @@ def cifake_run_calls(argv: list[str], monkeypatch) -> list:
     "Parse `cifake-run ARGV` with the real CLI; the runners are stubbed and record their calls."
     from cifake_nb import runs
     calls = []
-    monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, out_dir='runs', keep_failed=False: calls.append(('train', params, overrides)) or Path('runs/x'))
-    monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, out_dir='runs', keep_failed=False: calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
+    monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, runs_dir=None, keep_failed=False: calls.append(('train', params, overrides)) or Path('runs/x'))
+    monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, runs_dir=None, keep_failed=False: calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
+    out = Path(tempfile.mkdtemp())  # --seeds: the summary folder (the stubbed runs have no metrics)
+    monkeypatch.setattr(runs, 'new_run_folder', lambda parent, name: out)
+    monkeypatch.setattr(runs, 'seed_summary', lambda folders: {'runs': [str(f) for f in folders]})
+    monkeypatch.setattr(runs, 'seed_summary_markdown', lambda summ, title: title)
     runs.main(argv)
     return calls
 
@@ -120,7 +124,8 @@ def test_every_cifake_run_command_parses(monkeypatch):
         calls = cifake_run_calls(argv, monkeypatch)
         assert calls and calls[0][0] in ('train', 'evaluate'), (where, argv)
         for kind, params, _ in calls:
-            assert (ROOT / params).exists() or params.startswith('runs/'), f'{where}: `cifake-run {" ".join(argv)}` names {params}, which does not exist'
+            for f in ([params] if isinstance(params, str) else params):  # layered params: several files
+                assert (ROOT / f).exists() or f.startswith('runs/'), f'{where}: `cifake-run {" ".join(argv)}` names {f}, which does not exist'
 
 
 def test_gpu_workflow_runs_the_local_command(monkeypatch):
