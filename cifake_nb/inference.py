@@ -14,9 +14,9 @@ from .core import IMG_SIZE, ModelInfo, SidecarError, decide, p_fake, sha256_file
 from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
-__all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'read_image', 'default_model_dir', 'hub_model_dir',
-           'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam', 'Prediction',
-           'batch_threads', 'list_images', 'Predictor']
+__all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image', 'default_model_dir',
+           'hub_model_dir', 'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam',
+           'Prediction', 'batch_threads', 'list_images', 'Predictor']
 
 # %% ../nbs/07_inference.ipynb #1e8f472f
 MAX_BYTES = 20 * 2**20  # largest encoded image accepted, bytes (20 MiB)
@@ -40,6 +40,33 @@ def image_warnings(width: int, height: int, animated: bool = False) -> list[str]
         out.append(f'image is not square: only its central {s}×{s} region was used')
     if animated: out.append('animated image: only the first frame was used')
     return out
+
+# %% ../nbs/07_inference.ipynb #5839fa91
+_EDIT_KINDS = {'larger': ('upload', 'uploaded larger than 32×32 and brought down to it, as this one was'),
+               'smaller': ('resize', 'shrunk and brought back up to 32×32, as this one was')}
+
+def _edit_name(key: str) -> str:
+    "'upload_bicubic 3' → '×3 (bicubic)', 'resize 0.6' → '0.6×': a suite entry as a reader says it."
+    kind, _, arg = key.partition(' ')
+    if kind.startswith('upload'): return f"×{arg}" + (f" ({kind.split('_', 1)[1]})" if '_' in kind else '')
+    if kind == 'resize': return f'{arg}×'
+    return key
+
+def robustness_warnings(width: int, height: int,     # the input's size, pixels
+                        robustness: dict | None,     # `ModelInfo.robustness` (its `mild` accuracies), or None
+                        clean: float | None = None,  # the model's accuracy on untouched test images
+                        ok: float = 0.965,           # accuracies from here up count as holding up
+                       ) -> list[str]:
+    "What the model's own post-processing measurements say about an input this size: [] for 32×32 or a model without them."
+    if (width, height) == (IMG_SIZE, IMG_SIZE) or not robustness or not robustness.get('mild'): return []
+    prefix, how = _EDIT_KINDS['smaller' if min(width, height) < IMG_SIZE else 'larger']
+    accs = {k: v for k, v in robustness['mild'].items() if k.startswith(prefix)}
+    if not accs: return []
+    worst = min(accs.values())
+    shown = ', '.join(f'{_edit_name(k)}: {v:.1%}' for k, v in accs.items())
+    base = f' (untouched test images: {clean:.1%})' if clean is not None else ''
+    verdict = 'it holds up' if worst >= ok else 'treat the answer with caution'
+    return [f'on test images {how}, this model is right {shown}{base}: {verdict}']
 
 # %% ../nbs/07_inference.ipynb #1741ef38
 def _peek(data: bytes) -> tuple[tuple[int, int], bool] | None:
@@ -311,6 +338,8 @@ class Predictor:
         if self._up is None: self._up = (bilinear_matrix(IMG_SIZE, cam.shape[0]), bilinear_matrix(IMG_SIZE, cam.shape[1]))
         heat = (self._up[0] @ cam @ self._up[1].T).astype(np.float32)
         uncertain = abs(p - self.threshold) < self.band
+        clean = (self.model_info.evaluation.get('test') or {}).get('accuracy')
+        warns = warns + robustness_warnings(int(size[0]), int(size[1]), self.model_info.robustness, clean)
         if uncertain: warns = warns + [f'uncertain: p_fake {p:.2f} is within {self.band} of the threshold {self.threshold}']
         return Prediction(self.label_names[int(decide(p, self.threshold)[0])], float(p), bool(uncertain), heat,
                           warns, self.version, int(size[0]), int(size[1]))
