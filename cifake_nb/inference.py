@@ -41,7 +41,7 @@ def image_warnings(width: int, height: int, animated: bool = False) -> list[str]
     if animated: out.append('animated image: only the first frame was used')
     return out
 
-# %% ../nbs/07_inference.ipynb #5839fa91
+# %% ../nbs/07_inference.ipynb #416012e4
 _EDIT_KINDS = {'larger': ('upload', 'uploaded larger than 32×32 and brought down to it, as this one was'),
                'smaller': ('resize', 'shrunk and brought back up to 32×32, as this one was')}
 

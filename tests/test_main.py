@@ -1,4 +1,4 @@
-"""`make main` end to end: scripts/main.py with the smoke params trains, evaluates and exports, and the exported
+"""`make main` end to end: `make main PARAMS=params/smoke.yaml EVAL_PARAMS=params/eval_smoke.yaml` (scripts/main.py) trains, evaluates and exports, and the exported
 model's decision rule is the evaluation report's entry for the trained weights (read by SHA-256, not copied).
 Needs the real CIFAKE (../shared/cifake or $CIFAKE_SOURCE), or the Hub when HF_HUB_OFFLINE is off."""
 import json, os, subprocess, sys
@@ -13,8 +13,11 @@ def test_main_trains_evaluates_and_exports_with_the_reports_rule(tmp_path):
     env = dict(os.environ)
     if DATA.exists(): env['CIFAKE_SOURCE'] = str(DATA)
     elif env.get('HF_HUB_OFFLINE', '0') not in ('', '0'): pytest.skip(NO_DATA)
-    r = subprocess.run([sys.executable, 'scripts/main.py', '--params', 'params/smoke.yaml', '--eval-params', 'params/eval_smoke.yaml',
-                        '--runs-dir', str(tmp_path / 'runs')], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    # the README's main command with the smoke params, in this interpreter's environment (VENV: its prefix; -o: it is
+    # set up already, so `make setup` is not redone)
+    r = subprocess.run(['make', '-s', '-o', f'{sys.prefix}/bin/nbdev_export', 'main', 'PARAMS=params/smoke.yaml',
+                        'EVAL_PARAMS=params/eval_smoke.yaml', f'VENV={sys.prefix}',
+                        f'MAIN_ARGS=--runs-dir {tmp_path / "runs"}'], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     from cifake_nb.core import CheckpointMeta, EvalReport, ModelInfo
     (run,) = [p for p in (tmp_path / 'runs').iterdir() if not p.name.startswith('eval-')]

@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Publish the clean-vs-robust comparison (nbs/evaluate_recipes.ipynb, run with papermill) on the site, and write what
+the shipped model survives, in numbers, into its model.json and model card.
+
+    papermill nbs/evaluate_recipes.ipynb runs/compare/evaluate_recipes.ipynb -p out_dir runs/compare \\
+        -p clean_runs '["runs/cpu_s1-..."]' -p robust_runs '["runs/cpu_robust_s2-..."]' [-p prior nbs/results/recipes.json]
+    python scripts/publish_recipes.py runs/compare
+
+1. checks that the code is committed (as publish_results.py does: the pages must name the code that made them) and
+   that the notebook `<out_dir>/evaluate_recipes.ipynb` finished;
+2. writes nbs/results/evaluate_clean_vs_robust.ipynb (the executed notebook, tidied like every results page:
+   `publish_results.tidy_page`) and nbs/results/recipes.json (the run's summary.json with portable paths), which the
+   home page, the README check and the model card read;
+3. when the shipped model (cifake_nb/assets/default/) is the checkpoint the comparison's rule ships, writes its
+   `robustness` (each mild edit, the means, what it survives at >= 96.5% and what not, the other recipe's means) and
+   `ship_rule` into its model.json and rewrites its MODEL_CARD.md; otherwise it says which run to ship
+   (`publish_results.py --ship`) and leaves the shipped model alone.
+
+Numbers are copied from summary.json, never recomputed.
+"""
+import argparse, json, math, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'scripts'))
+import publish_results as pr  # noqa: E402  (scripts/, not a package)
+
+PAGE = 'evaluate_clean_vs_robust.ipynb'
+SUMMARY = 'recipes.json'
+SURVIVES = 0.965  # issue 10's bar for a mild edit
+TITLE = 'Clean vs robust recipe'
+DESCRIPTION = 'Every seed of params/cpu.yaml and params/cpu_robust.yaml through the Predictor: clean test split, post-processing suite, CIFAR-10-C'
+
+
+def _finite(v): return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def portable_summary(summary: dict) -> dict:
+    "summary.json as published: machine paths portable, NaN as null (strict JSON), the page named."
+    def fix(x):
+        if isinstance(x, dict): return {k: fix(v) for k, v in x.items()}
+        if isinstance(x, list): return [fix(v) for v in x]
+        if isinstance(x, str): return pr.page_text(x)
+        return _finite(x)
+    return {**fix(summary), 'page': f'results/{PAGE}'}
+
+
+def ship_rule_text(summary: dict) -> str:
+    "The shipping rule and what it measured, for the model card."
+    va = {r: v['val_acc'][0] for r, v in summary['recipes'].items()}
+    ship = summary['ship']
+    gap = f" ({100 * (va['clean'] - va['robust']):.2f} pp apart)" if {'clean', 'robust'} <= set(va) else ''
+    n = {r: sum(p['recipe'] == r for p in summary['per_run']) for r in va}
+    return ('Shipping rule, stated before the runs (issue 10): ship the robust recipe when its mean clean validation accuracy '
+            "is within 0.3 pp of the clean recipe's, then the best-on-validation seed. Measured: "
+            + ', '.join(f'{r} {100 * v:.2f}% ({n[r]} seeds)' for r, v in va.items()) + f'{gap}, so the {ship["recipe"]} recipe ships, seed {ship["seed"]}.')
+
+
+def robustness_of(summary: dict, run: dict) -> dict:
+    "The shipped run's `ModelInfo.robustness`: its mild edits, means, what it survives and what not, and the other recipe's means."
+    mild = run['mild']
+    other = {r: v for r, v in summary['recipes'].items() if r != run['recipe']}
+    return dict(n=summary['n_postproc'], mild=mild, mild_mean=run['mild_mean'], mild_worst=run['mild_worst'],
+                cifar_c_1_3=run['cifar_c_1_3'], cifar_c_1_5=run['cifar_c_1_5'],
+                survives=[f'{k}: {100 * v:.1f}%' for k, v in mild.items() if v >= SURVIVES],
+                fails=[f'{k}: {100 * v:.1f}%' for k, v in mild.items() if v < SURVIVES],
+                source=f'nbs/results/{PAGE}', other_recipe=other)
+
+
+def shipped_is(run: dict, out_dir: Path, info) -> bool:
+    "Whether the shipped model (`info`, a ModelInfo) was exported from `run`: by checkpoint SHA-256 when this run exported it, else by run folder name."
+    exp = out_dir / 'export' / Path(run['run']).name / 'model.json'
+    if exp.is_file(): return json.loads(exp.read_text()).get('checkpoint_sha256') == info.checkpoint_sha256
+    return Path(run['run']).name in Path(info.exported_from).parts
+
+
+def publish(out_dir, root: Path = ROOT) -> dict:
+    "Write the comparison page, recipes.json and (when it is the shipped model) its robustness; returns what was done."
+    root, out_dir = Path(root).resolve(), Path(out_dir)
+    pr.check_committed(root)
+    summ_p, nb_p = out_dir / 'summary.json', out_dir / 'evaluate_recipes.ipynb'
+    if not summ_p.is_file(): raise pr.PublishError(f'{summ_p} is missing: run nbs/evaluate_recipes.ipynb with out_dir={out_dir} first')
+    summary = json.loads(summ_p.read_text())
+    nb = pr.prepare_notebook(nb_p, TITLE, DESCRIPTION, root)
+    res = root / pr.RESULTS
+    from execnb.nbio import write_nb
+    write_nb(nb, res / PAGE)
+    pub = portable_summary(summary)
+    (res / SUMMARY).write_text(json.dumps(pub, indent=1, ensure_ascii=False) + '\n')
+    pr.update_sidebar(root / pr.SIDEBAR, res)
+    from cifake_nb.core import ModelInfo
+    from cifake_nb.export import model_card
+    model = root / 'cifake_nb' / 'assets' / 'default'
+    info = ModelInfo.from_json(model / 'model.json')
+    run = next(p for p in pub['per_run'] if p['run'] == pub['ship']['run'])
+    done = dict(page=f'nbs/results/{PAGE}', summary=f'nbs/results/{SUMMARY}', ship=pub['ship'], shipped_updated=False)
+    if shipped_is(run, out_dir, info):
+        info.robustness, info.ship_rule = robustness_of(pub, run), ship_rule_text(pub)
+        info.to_json(model / 'model.json')
+        (model / 'MODEL_CARD.md').write_text(model_card(info.to_dict()))
+        done['shipped_updated'] = True
+    return done
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog='publish_recipes.py', description=__doc__.split('\n\n')[0])
+    ap.add_argument('out_dir', help="the comparison's out_dir (holds evaluate_recipes.ipynb and summary.json)")
+    a = ap.parse_args(argv)
+    try: d = publish(a.out_dir)
+    except (pr.PublishError, ValueError, OSError) as e: ap.exit(2, f'publish_recipes.py: error: {e}\n')
+    ship = d['ship']
+    print(f"published {d['page']} and {d['summary']}; the rule ships the {ship['recipe']} recipe, seed {ship['seed']} ({ship['run']}): "
+          + ('its robustness and the rule are now in cifake_nb/assets/default/model.json and MODEL_CARD.md' if d['shipped_updated'] else
+             'that is not the shipped model: ship it with scripts/publish_results.py --train <its run> --eval <its evaluation> --ship, then run this again'))
+    return d
+
+
+if __name__ == '__main__':
+    main()
