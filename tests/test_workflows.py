@@ -380,3 +380,19 @@ def test_zizmor_is_clean():
     if not exe: pytest.skip('zizmor is not installed (pip install zizmor)')
     r = subprocess.run([exe, '--offline', '--persona=pedantic', '--no-progress', str(WF)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_params_file_validates():
+    "Each params/*.yaml is valid for what reads it (training: TrainConfig, also layered under smoke.yaml; evaluation: EvalConfig)."
+    from cifake_nb.runs import check_eval_params, check_train_params, read_params
+    files = sorted((ROOT / 'params').glob('*.yaml'))
+    assert {'cpu.yaml', 'cpu_robust.yaml', 'gpu.yaml', 'seed_cnn.yaml', 'smoke.yaml', 'eval.yaml', 'eval_smoke.yaml'} <= {f.name for f in files}
+    for f in files:
+        if f.name == 'monitor.yaml': continue  # nbs/monitor_report.ipynb's parameters (tests/test_monitoring.py runs it)
+        if f.name.startswith('eval'): check_eval_params(read_params(str(f)))
+        else:
+            cfg = check_train_params(read_params(str(f)))
+            if cfg.model == 'speednet': check_train_params(read_params([str(f), str(ROOT / 'params' / 'smoke.yaml')]))
+    seed = check_train_params(read_params(str(ROOT / 'params' / 'seed_cnn.yaml')))
+    assert (seed.model, seed.optimizer, seed.lr, seed.batch_size, seed.epochs, seed.weight_decay) == ('seed_cnn', 'adamw', 1e-3, 32, 2, 0.0)
+    assert not seed.flip and seed.translate == 0 and seed.ema_decay == 0 and seed.label_smoothing == 0, 'the peer trains as shipped: no augmentation or EMA'
