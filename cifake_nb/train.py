@@ -22,18 +22,18 @@ from .checkpoint import unique_dir as unique_dir, utc_stamp as utc_stamp
 
 # %% auto #0
 __all__ = ['TRAIN_RANGES', 'TrainConfig', 'config_from_globals', 'limit_split', 'prepare_data', 'predict_logits', 'accuracy',
-           'EMA', 'lr_factor', 'make_optimizer', 'make_scheduler', 'dist_info', 'setup_distributed', 'average_buffers',
-           'pick_device', 'seed_everything', 'hardware_name', 'autocast_for', 'build_model', 'wrap_model',
-           'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup', 'setup', 'Progress', 'start_progress',
-           'train_step', 'degrade_seed', 'progress_line', 'train_one_epoch', 'validate', 'epoch_record',
-           'TrainingDiverged', 'check_finite', 'selection_rule', 'select_score', 'run_meta', 'keep_if_best',
-           'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history', 'train', 'finish',
-           'parse_overrides', 'read_params', 'params_name', 'old_option_error', 'cli', 'main']
+           'EMA', 'lr_factor', 'make_optimizer', 'StepPlan', 'make_scheduler', 'dist_info', 'setup_distributed',
+           'average_buffers', 'pick_device', 'seed_everything', 'hardware_name', 'autocast_for', 'build_model',
+           'wrap_model', 'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup', 'setup', 'Progress',
+           'start_progress', 'train_step', 'degrade_seed', 'progress_line', 'agree_min', 'train_one_epoch', 'validate',
+           'epoch_record', 'TrainingDiverged', 'check_finite', 'selection_rule', 'select_score', 'run_meta',
+           'keep_if_best', 'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history',
+           'train', 'finish', 'parse_overrides', 'read_params', 'params_name', 'old_option_error', 'cli', 'main']
 
 # %% ../nbs/02_train.ipynb #c90d9ae9
 TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
     'n_val': (1, 99_000), 'val_seed': (0, 2**32 - 1), 'train_limit': (0, 10**7), 'val_limit': (0, 10**7),
-    'epochs': (1, 10_000), 'batch_size': (1, 65_536), 'lr': (1e-8, 10.0), 'momentum': (0.0, 0.9999),
+    'epochs': (1, 10_000), 'time_budget_min': (0.0, 100_000.0), 'batch_size': (1, 65_536), 'lr': (1e-8, 10.0), 'momentum': (0.0, 0.9999),
     'weight_decay': (0.0, 1.0), 'warmup_epochs': (0.0, 10_000.0), 'label_smoothing': (0.0, 0.5), 'ema_decay': (0.0, 0.999999),
     'translate': (0, 8), 'threads': (0, 1024), 'seed': (0, 2**32 - 1), 'eval_batch_size': (1, 65_536),
     'checkpoint_every': (0, 10**9), 'progress_every_s': (0.0, 86_400.0)}
@@ -57,7 +57,8 @@ class TrainConfig(Config):
     model: str = 'speednet'        # a name from cifake_nb.models.list_models()
     model_kwargs: dict = field(default_factory=dict)  # constructor arguments, e.g. {'widths': [16, 48, 96, 192]}
     # optimisation
-    epochs: int = 16               # passes over the training images
+    epochs: int = 16               # passes over the training images (with time_budget_min: at most this many)
+    time_budget_min: float = 0.0   # training minutes (validation excluded, as train_seconds): steps fitted to the throughput measured after warm-up, LR decayed by then; 0: off
     batch_size: int = 256          # images per optimizer step, summed over all DDP ranks
     optimizer: str = 'sgd'         # 'sgd' (Nesterov momentum) or 'adamw'
     lr: float = 0.1                # peak learning rate (reached after warm-up)
@@ -214,13 +215,49 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == 'sgd': return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999))
 
+# %% ../nbs/02_train.ipynb #8b2ca073
+class StepPlan:
+    "How many optimizer steps a run takes: `epochs` × steps per epoch, or, with a time budget, what the budget buys at the measured throughput."
+    def __init__(self, steps_per_epoch: int, # optimizer steps in one epoch
+                 epochs: int,                # the ceiling
+                 warmup_epochs: float,       # linear warm-up, in epochs
+                 budget_min: float = 0.0,    # training minutes to fit the run to (0: off)
+                 probe: int = 30):           # steps timed before the first fit
+        self.steps_per_epoch, self.ceiling = steps_per_epoch, steps_per_epoch * epochs
+        self.warmup0 = max(1, round(warmup_epochs * steps_per_epoch))
+        self.total, self.warmup = self.ceiling, self.warmup0
+        self.budget_s, self.probe, self.fits = 60.0 * budget_min, probe, []
+
+    @property
+    def budgeted(self) -> bool: return self.budget_s > 0
+
+    def fit(self, step: int, seconds: float, rate: float, agree=None) -> int:
+        "`total` := the steps done plus what the rest of the budget buys at `rate` steps/s (≤ the ceiling, ≥ one more step); `agree` makes ranks agree."
+        total = int(min(self.ceiling, max(step + 1, step + (self.budget_s - seconds) * rate)))
+        self.set_total(agree(total) if agree else total)
+        self.fits.append(dict(step=step, seconds=round(seconds, 2), steps_per_s=round(rate, 3), total=self.total))
+        return self.total
+
+    def set_total(self, total: int):
+        "Plan `total` steps, with warm-up at most a fifth of them."
+        self.total, self.warmup = int(total), min(self.warmup0, max(1, int(total) // 5))
+
+    def done(self, step: int) -> bool: return step >= self.total
+
+    def record(self, step: int, seconds: float) -> dict:
+        "What a run records about its budget: had and used (minutes), steps planned and done, the fits."
+        return dict(budget_min=self.budget_s / 60, used_min=round(seconds / 60, 3), steps=step, planned_steps=self.total,
+                    ceiling_steps=self.ceiling, fits=self.fits)
+
 # %% ../nbs/02_train.ipynb #c5fc07a5
-def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, # epochs, warmup_epochs and schedule are read
+def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, # epochs, warmup_epochs, schedule and time_budget_min are read
                    steps_per_epoch: int, # optimizer steps in one epoch
                   ) -> torch.optim.lr_scheduler.LambdaLR:
-    "The per-step learning-rate schedule of `lr_factor` over `cfg.epochs` epochs."
-    total, warm = steps_per_epoch * cfg.epochs, max(1, round(cfg.warmup_epochs * steps_per_epoch))
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warm, cfg.schedule))
+    "The per-step learning-rate schedule of `lr_factor` over the run's `StepPlan` (`.plan`: `cfg.epochs` epochs, or fitted to the time budget)."
+    plan = StepPlan(steps_per_epoch, cfg.epochs, cfg.warmup_epochs, cfg.time_budget_min)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, plan.total, plan.warmup, cfg.schedule))
+    sched.plan = plan
+    return sched
 
 # %% ../nbs/02_train.ipynb #b9de4166
 def dist_info() -> tuple[int, int, int]:
@@ -388,6 +425,7 @@ class Progress:
     history: list = field(default_factory=list)  # one record per finished epoch
     best: dict = field(default_factory=dict)     # the selected epoch's validation figures
     seconds: float = 0.0   # training time so far, summed over every segment of a resumed run
+    total_steps: int = 0   # the steps a time budget planned at its last fit (0: none)
 
 # %% ../nbs/02_train.ipynb #583cbc5f
 def start_progress(s: TrainSetup) -> Progress:
@@ -395,7 +433,9 @@ def start_progress(s: TrainSetup) -> Progress:
     if not s.cfg.resume: return Progress(best={'val_acc': -1.0, **({'val_acc_degraded': -1.0} if s.deg.active else {})})
     info = load_resume_state(s.run_dir, s.model, s.ema, s.opt, s.device)
     h = info['history']
-    p = Progress(info['step'], info['epoch'], info.get('batch', 0), h, info['best'], float(info.get('seconds', h[-1]['train_seconds'] if h else 0.0)))
+    p = Progress(info['step'], info['epoch'], info.get('batch', 0), h, info['best'], float(info.get('seconds', h[-1]['train_seconds'] if h else 0.0)),
+                 int(info.get('total_steps', 0)))
+    if p.total_steps: s.sched.plan.set_total(p.total_steps)  # the budget's plan, as fitted before the stop
     s.sched.last_epoch = p.step - 1
     s.sched.step()  # puts the LR of `step` in place
     if s.main: print(f'resumed {s.run_dir} at epoch {p.epoch}, step {p.step}')
@@ -425,13 +465,24 @@ def progress_line(s: TrainSetup, epoch: int, i: int, seen: int, elapsed: float) 
     "A line for long epochs: step, images/s over all ranks, and the training time left at that rate."
     n, cfg = len(s.batches), s.cfg
     rate = seen * s.world / elapsed
-    left = ((n - i - 1) + (cfg.epochs - epoch - 1) * n) * cfg.batch_size / rate
+    left = (s.sched.plan.total - (epoch * n + i + 1)) * cfg.batch_size / rate  # steps left in the plan
     return f'  epoch {epoch + 1}/{cfg.epochs} step {i + 1}/{n}  {rate:,.0f} img/s  ETA {int(left // 60)}:{int(left % 60):02d} (training only)'
+
+# %% ../nbs/02_train.ipynb #ca040681
+def agree_min(s: TrainSetup):
+    "For `StepPlan.fit`: in a DDP run, every rank takes the smallest planned total (so all stop at the same step); None alone."
+    if s.world == 1: return None
+    def agree(total: int) -> int:
+        t = torch.tensor([total], dtype=torch.long, device=s.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
+        return int(t.item())
+    return agree
 
 # %% ../nbs/02_train.ipynb #e4c3ad5a
 def train_one_epoch(s: TrainSetup, p: Progress, epoch: int) -> dict:
-    "Train one epoch (skipping the `p.batch` batches a resumed run had done), updating `p`: `{train_loss, train_acc, seen, epoch_seconds}`."
-    cfg = s.cfg
+    "Train one epoch (skipping the `p.batch` batches a resumed run had done; ending early where the `StepPlan` ends), updating `p`: `{train_loss, train_acc, seen, steps, epoch_seconds}`."
+    cfg, plan = s.cfg, s.sched.plan
+    timed = plan.budgeted and not plan.fits  # the throughput probe of a budgeted run: steps 10 to 10 + probe of this segment
     s.batches.set_epoch(epoch)
     s.fmodel.train()
     gen = torch.Generator(device=s.device) if s.deg.active else None  # re-seeded per batch
@@ -447,15 +498,22 @@ def train_one_epoch(s: TrainSetup, p: Progress, epoch: int) -> dict:
         loss_sum += loss.detach() * len(y)
         correct += (out.argmax(1) == y).sum()
         seen += len(y)
+        if timed and i - skip + 1 in (10, 10 + plan.probe):
+            if s.device.type == 'cuda': torch.cuda.synchronize(s.device)
+            if i - skip + 1 == 10: t_probe = time.perf_counter()
+            else:
+                plan.fit(p.step, p.seconds + time.perf_counter() - t0, plan.probe / (time.perf_counter() - t_probe), agree_min(s))
+                p.total_steps, timed = plan.total, False
         if s.main and time.perf_counter() - last_note > cfg.progress_every_s > 0:
             last_note = time.perf_counter()
             print(progress_line(s, epoch, i, seen, last_note - t0), flush=True)
         if s.main and cfg.checkpoint_every and p.step % cfg.checkpoint_every == 0:
             save_resume_state(s.run_dir, s.model, s.ema, s.opt, {**asdict(p), 'epoch': epoch, 'batch': i + 1, 'seconds': p.seconds + time.perf_counter() - t0})
+        if plan.done(p.step): break
     if s.world > 1: average_buffers(s.model, *([s.ema.model] if s.ema else []))  # BN statistics differ per rank: use their mean
     if s.device.type == 'cuda': torch.cuda.synchronize(s.device)
     p.batch = 0
-    return dict(train_loss=float(loss_sum) / seen, train_acc=float(correct) / seen, seen=seen, epoch_seconds=time.perf_counter() - t0)
+    return dict(train_loss=float(loss_sum) / seen, train_acc=float(correct) / seen, seen=seen, steps=i + 1 - skip, epoch_seconds=time.perf_counter() - t0)
 
 # %% ../nbs/02_train.ipynb #dc8c7981
 def validate(model: nn.Module, # the weights to score (the EMA in `train`)
@@ -608,12 +666,16 @@ def train(cfg: TrainConfig, # the run
     if s.main:
         (s.run_dir / 'config.json').write_text(json.dumps(asdict(cfg), indent=1))
         print(f'run folder: {s.run_dir}\n{cfg.model}: {count_params(s.model):,} parameters on {s.device} (x{s.world}); '
-              f'{len(s.tr):,} train / {len(s.va):,} val images; {len(s.batches)} steps/epoch × {cfg.epochs} epochs')
+              f'{len(s.tr):,} train / {len(s.va):,} val images; {len(s.batches)} steps/epoch × {cfg.epochs} epochs'
+              + (f' at most, fitted to a budget of {cfg.time_budget_min:g} training minutes' if cfg.time_budget_min else ''))
     sinks = make_sinks(s)
     order_head = s.batches.indices()[:64].tolist() if p.epoch == 0 else None
     for epoch in range(p.epoch, cfg.epochs):
         stats = train_one_epoch(s, p, epoch)
         p.seconds += stats['epoch_seconds']
+        plan = s.sched.plan
+        if plan.budgeted and not plan.done(p.step):  # (re)fit from this epoch's throughput (the first fit, when an epoch is shorter than the probe)
+            p.total_steps = plan.fit(p.step, p.seconds, stats['steps'] / stats['epoch_seconds'], agree_min(s))
         val = validate(s.eval_model, s.va, cfg.eval_batch_size, cfg.tta, s.va_deg)
         rec = epoch_record(epoch, p, stats, val, s.sched.get_last_lr()[0], s.world)
         check_finite(rec, cfg)
@@ -623,6 +685,7 @@ def train(cfg: TrainConfig, # the run
             for sink in sinks: sink.log(rec, p.history)
             keep_if_best(s, p, rec, meta)
             save_resume_state(s.run_dir, s.model, s.ema, s.opt, asdict(p))
+        if plan.done(p.step): break
     return finish(s, p, sinks, order_head)
 
 # %% ../nbs/02_train.ipynb #591e59b4
@@ -630,7 +693,12 @@ def finish(s: TrainSetup, p: Progress, sinks: list, order_head: list | None = No
     "End a run: wait for every rank, write `curves.png` and `summary.json`, close the sinks; the summary (with the trained models)."
     if s.world > 1: torch.distributed.barrier()
     summary = dict(run_dir=str(s.run_dir), best=p.best, history=p.history, rank=s.rank, world_size=s.world, order_head=order_head,
-                   train_seconds=p.seconds, n_params=count_params(s.model))
+                   train_seconds=p.seconds, n_params=count_params(s.model),
+                   **({'time_budget': s.sched.plan.record(p.step, p.seconds)} if s.sched.plan.budgeted else {}))
+    if s.main and s.sched.plan.budgeted:
+        b = summary['time_budget']
+        print(f"time budget: {b['budget_min']:g} min, used {b['used_min']:.2f} min of training; {b['steps']:,} steps "
+              f"({b['steps'] / s.sched.plan.steps_per_epoch:.1f} epochs, ceiling {b['ceiling_steps']:,} steps)")
     if s.main:
         import matplotlib.pyplot as plt
         plt.close(plot_history(p.history, s.run_dir / 'curves.png'))
