@@ -30,8 +30,18 @@ def test_papermill_smoke_run_learns(tmp_path, root, data_dir, capfd):
     out = capfd.readouterr().out
     for e in (1, 2, 3): assert f'epoch   {e}/3' in out and f'epoch   {e}/3' in (run / 'run.log').read_text(), out[-2000:]
     assert 'ETA ' in out
-    run2 = run_train(root / 'params' / 'smoke.yaml', {'epochs': 1, 'train_limit': 500, 'val_limit': 200}, runs_dir=str(tmp_path))
-    assert run2 != run and (run / 'model.safetensors').exists()   # never overwrites another run
+    # `--seeds`: one small run per seed, then the summary folder (mean ± std of the selected epochs' figures)
+    from cifake_nb.runs import main
+    main(['train', str(root / 'params' / 'smoke.yaml'), '--seeds', '0', '1', '-p', 'epochs', '1', '-p', 'train_limit', '500',
+          '-p', 'val_limit', '200', '--runs-dir', str(tmp_path)])
+    s0, s1 = sorted(tmp_path.glob('smoke-s0-*')), sorted(tmp_path.glob('smoke-s1-*'))
+    (summ,) = tmp_path.glob('smoke-seeds-*')
+    assert len(s0) == len(s1) == 1 and (run / 'model.safetensors').exists()   # new folders: never overwrites another run
+    d = json.loads((summ / 'summary.json').read_text())
+    accs = [json.loads((r / 'summary.json').read_text())['best']['val_acc'] for r in (*s0, *s1)]
+    assert d['n'] == 2 and d['metrics']['val_acc']['values'] == accs and abs(d['metrics']['val_acc']['mean'] - sum(accs) / 2) < 1e-12
+    assert [json.loads((r / 'model.json').read_text())['config']['seed'] for r in (*s0, *s1)] == [0, 1]
+    assert '| `val_acc` |' in (summ / 'summary.md').read_text()
 
 
 def test_unknown_or_illtyped_parameter_stops_the_notebook(tmp_path, root):
