@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import gradio as gr
 from PIL import Image
-from .images import MAX_PIXELS, FileReadError, bound_heap, decode_image, read_file_bounded
+from .images import MAX_PIXELS, FileReadError, bound_heap, read_file_bounded
 from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
 
 # %% auto #0
@@ -377,7 +377,7 @@ class DemoHandlers:
         "The *One image* outputs: label confidences, the upload, what the model sees (enlarged), the heatmap, warnings, JSON."
         try: pred, res, data = self.svc.predict(path, 'ui')
         except Exception as e: raise user_error(e) from None
-        seen = decode_image(data)
+        seen = pred.image  # what the model saw: decoded once, by the Predictor
         big = np.asarray(Image.fromarray(seen).resize((256, 256), Image.NEAREST))
         truth = next((e for e in self.examples if Path(str(path)).name == e['file']), None)
         verdict_md = warnings_markdown(pred) + (f'\n\n**True label of this example**: {truth["label"]}' if truth else '')
@@ -396,7 +396,7 @@ class DemoHandlers:
             except Exception as e:
                 rows.append([name, 'error', None, None, user_error(e).message])
                 continue
-            gallery.append((cam_overlay(decode_image(data), pred.heatmap, size=128), f'{name}: {pred.label} {pred.p_fake:.2f}'))
+            gallery.append((cam_overlay(pred.image, pred.heatmap, size=128), f'{name}: {pred.label} {pred.p_fake:.2f}'))
             rows.append([name, pred.label, round(float(pred.p_fake), 4), bool(pred.uncertain), '; '.join(res['warnings'])])
         return gallery, rows
 

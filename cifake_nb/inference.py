@@ -237,6 +237,7 @@ class Prediction:
     model_version: str      # `model.json` version of the model that answered
     width: int              # original width, pixels
     height: int             # original height, pixels
+    image: np.ndarray | None = None  # uint8 [32, 32, 3]: what the model saw (the decoded, resized input); not in `to_dict`
 
     def to_dict(self, include_heatmap: bool = True, decimals: int = 3) -> dict:
         "JSON-serialisable dict; the heatmap as a nested list rounded to `decimals`, or left out."
@@ -333,8 +334,8 @@ class Predictor:
             raise ModelError(f'model {self.version} produced non-finite logits: the model file is broken; re-export it from a finite checkpoint')
         return p_fake(logits, self.temperature), (np.concatenate(cams) if cams else np.zeros((0, *self.cam_size), np.float32))
 
-    def _prediction(self, p: float, cam: np.ndarray, size: tuple[int, int], warns: list[str]) -> Prediction:
-        "Assemble a `Prediction` from p_fake, the model-resolution CAM and the input's size and warnings."
+    def _prediction(self, p: float, cam: np.ndarray, size: tuple[int, int], warns: list[str], x: np.ndarray | None = None) -> Prediction:
+        "Assemble a `Prediction` from p_fake, the model-resolution CAM, the input's size and warnings, and the model input `x`."
         if self._up is None: self._up = (bilinear_matrix(IMG_SIZE, cam.shape[0]), bilinear_matrix(IMG_SIZE, cam.shape[1]))
         heat = (self._up[0] @ cam @ self._up[1].T).astype(np.float32)
         uncertain = abs(p - self.threshold) < self.band
@@ -342,13 +343,13 @@ class Predictor:
         warns = warns + robustness_warnings(int(size[0]), int(size[1]), self.model_info.robustness, clean)
         if uncertain: warns = warns + [f'uncertain: p_fake {p:.2f} is within {self.band} of the threshold {self.threshold}']
         return Prediction(self.label_names[int(decide(p, self.threshold)[0])], float(p), bool(uncertain), heat,
-                          warns, self.version, int(size[0]), int(size[1]))
+                          warns, self.version, int(size[0]), int(size[1]), x)
 
     def predict(self, image) -> Prediction:
         "Classify one image: bytes, a file path, a PIL.Image or a uint8 array (see the input policy); `InputError` if unusable."
         x, size, warns = read_image(image)
         p, cam = self.predict_arrays(x[None])
-        return self._prediction(p[0], cam[0], size, warns)
+        return self._prediction(p[0], cam[0], size, warns, x)
 
     def predict_batch(self, images,              # a list of inputs (as for `predict`) or a folder of image files
                       batch_size: int = 256,     # images decoded, then predicted, per step (bounds memory on big folders)
@@ -365,7 +366,7 @@ class Predictor:
         out, xs, metas = [], [], []
         def flush():
             p, cam = self.predict_arrays(np.stack(xs))
-            out.extend(self._prediction(p[j], cam[j], *metas[j]) for j in range(len(xs))); xs.clear(); metas.clear()
+            out.extend(self._prediction(p[j], cam[j], *metas[j], xs[j]) for j in range(len(xs))); xs.clear(); metas.clear()
         for i, im in enumerate(images):
             try: x, size, warns = read_image(im)
             except InputError as e: raise InputError(f'image {i} ({_describe(im)}): {e}') from None

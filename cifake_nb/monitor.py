@@ -124,8 +124,9 @@ def image_features(image: np.ndarray,                  # uint8 [32, 32, 3]: the 
 def prediction_features(pred,        # a `cifake_nb.inference.Prediction`
                         data: bytes, # the uploaded file it answered
                        ) -> dict:
-    "The `FEATURES` of one answered request, from its upload and its `Prediction`."
-    return image_features(decode_image(data), data, pred.heatmap, pred.p_fake, pred.width, pred.height)
+    "The `FEATURES` of one answered request, from its upload and its `Prediction` (its model input, decoded again only for an older `Prediction` without it)."
+    x = pred.image if getattr(pred, 'image', None) is not None else decode_image(data)
+    return image_features(x, data, pred.heatmap, pred.p_fake, pred.width, pred.height)
 
 # %% ../nbs/09_monitor.ipynb #d1714662
 def predict_with_features(predictor, data: bytes) -> tuple[object, dict]:
