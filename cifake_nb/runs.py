@@ -11,7 +11,7 @@ from .train import TrainConfig, read_params, parse_overrides, params_name, old_o
 
 # %% auto #0
 __all__ = ['project_root', 'RunFailed', 'execute', 'check_train_params', 'check_eval_params', 'run_train', 'run_evaluate',
-           'seed_summary', 'seed_summary_markdown', 'run_seeds', 'cli', 'main']
+           'seed_summary', 'seed_summary_markdown', 'run_seeds', 'run_sweep_file', 'cli', 'main']
 
 # %% ../nbs/02a_runs.ipynb #1a96a465
 def project_root() -> Path:
@@ -169,7 +169,7 @@ def run_seeds(params, # params YAML file(s)
 
 # %% ../nbs/02a_runs.ipynb #b8fff92e
 def _parser() -> argparse.ArgumentParser:
-    "The `cifake-run` argument parser: train, evaluate and pipeline, each with `-p KEY VALUE`, `--runs-dir` and `--debug`."
+    "The `cifake-run` argument parser: train, evaluate, pipeline and sweep, each with `-p KEY VALUE`, `--runs-dir` and `--debug`."
     ap = argparse.ArgumentParser(prog='cifake-run', description='Run the training/evaluation notebooks with papermill, each into a new run folder.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('train', help='execute nbs/train.ipynb')
@@ -181,11 +181,27 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser('pipeline', help='train, then evaluate the trained model')
     pl.add_argument('params')
     pl.add_argument('eval_params')
-    for s in (t, e, pl):
+    sw = sub.add_parser('sweep', help='an Optuna search over TrainConfig fields (cifake_nb.sweep); a killed sweep resumes')
+    sw.add_argument('params', help='a sweep YAML file (SweepConfig: params, overrides, space, n_trials, ...)')
+    for s in (t, e, pl, sw):
         s.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='override a parameter (value parsed as YAML)')
         s.add_argument('--runs-dir', default=None, help="parent folder of run folders (default: the params' runs_dir, else runs)")
         s.add_argument('--debug', action='store_true', help='full tracebacks, and keep the folder of a run that failed at once')
     return ap
+
+# %% ../nbs/02a_runs.ipynb #aea88018
+def run_sweep_file(path, # a sweep YAML file (`cifake_nb.sweep.SweepConfig` fields)
+                   overrides: dict | None = None, # `-p KEY VALUE` on the sweep's fields, e.g. n_trials
+                   runs_dir: str | None = None, # parent of the trials' run folders and of sweeps/
+                  ) -> list[Path]:
+    "`cifake-run sweep`: run or continue the study (in this process, so trials can be pruned between epochs); the trials' run folders."
+    from cifake_nb.sweep import SweepConfig, run_sweep  # optuna is only imported for sweeps
+    cfg = SweepConfig.from_yaml(path, **(overrides or {}), **({'runs_dir': runs_dir} if runs_dir else {}))
+    study = run_sweep(cfg)
+    best = study.best_trial if any(t.value is not None for t in study.trials) else None
+    if best: print(f"best trial {best.number}: validation {best.value:.4f} with {best.params} ({best.user_attrs.get('run_dir')}); "
+                   f"summary {cfg.storage_path.with_suffix('.json')}")
+    return [Path(t.user_attrs['run_dir']) for t in study.trials if t.user_attrs.get('run_dir')]
 
 # %% ../nbs/02a_runs.ipynb #c1463e3f
 def _dispatch(a: argparse.Namespace) -> list[Path]:
@@ -195,6 +211,7 @@ def _dispatch(a: argparse.Namespace) -> list[Path]:
     if a.cmd == 'train' and a.seeds: return run_seeds(params, a.seeds, ov, a.runs_dir, a.debug)
     if a.cmd == 'train': return [run_train(params, ov, a.runs_dir, a.debug)]
     if a.cmd == 'evaluate': return [run_evaluate(a.params, a.checkpoint, ov, a.runs_dir, a.debug)]
+    if a.cmd == 'sweep': return run_sweep_file(a.params, ov, a.runs_dir)
     check_train_params(read_params(a.params, ov))  # both, before training
     check_eval_params(read_params(a.eval_params))
     tr = run_train(a.params, ov, a.runs_dir, a.debug)

@@ -658,6 +658,7 @@ def plot_history(history: list[dict], path=None):
 # %% ../nbs/02_train.ipynb #5d269c31
 def train(cfg: TrainConfig, # the run
           data: CIFAKE | None = None, # the dataset (None: load `cfg.data_source`)
+          extra_sinks: list = (), # more epoch-end sinks for rank 0 (`log(rec, history)`, `close(summary)`), e.g. a sweep's pruning
          ) -> dict:
     "Train `cfg.model` on CIFAKE train (minus validation); keep the best-on-validation EMA weights. Returns a summary dict."
     s = setup(cfg, data)
@@ -668,7 +669,7 @@ def train(cfg: TrainConfig, # the run
         print(f'run folder: {s.run_dir}\n{cfg.model}: {count_params(s.model):,} parameters on {s.device} (x{s.world}); '
               f'{len(s.tr):,} train / {len(s.va):,} val images; {len(s.batches)} steps/epoch × {cfg.epochs} epochs'
               + (f' at most, fitted to a budget of {cfg.time_budget_min:g} training minutes' if cfg.time_budget_min else ''))
-    sinks = make_sinks(s)
+    sinks = make_sinks(s) + (list(extra_sinks) if s.main else [])
     order_head = s.batches.indices()[:64].tolist() if p.epoch == 0 else None
     for epoch in range(p.epoch, cfg.epochs):
         stats = train_one_epoch(s, p, epoch)

@@ -69,6 +69,7 @@ def cifake_run_calls(argv: list[str], monkeypatch) -> list:
     calls = []
     monkeypatch.setattr(runs, 'run_train', lambda params, overrides=None, runs_dir=None, keep_failed=False: calls.append(('train', params, overrides)) or Path('runs/x'))
     monkeypatch.setattr(runs, 'run_evaluate', lambda params, ckpts, overrides=None, runs_dir=None, keep_failed=False: calls.append(('evaluate', params, ckpts)) or Path('runs/e'))
+    monkeypatch.setattr(runs, 'run_sweep_file', lambda path, overrides=None, runs_dir=None: calls.append(('sweep', path, overrides)) or [])
     out = Path(tempfile.mkdtemp())  # --seeds: the summary folder (the stubbed runs have no metrics)
     monkeypatch.setattr(runs, 'new_run_folder', lambda parent, name: out)
     monkeypatch.setattr(runs, 'seed_summary', lambda folders: {'runs': [str(f) for f in folders]})
@@ -122,7 +123,7 @@ def test_every_cifake_run_command_parses(monkeypatch):
     for where, argv in found:
         argv = argv[[Path(a).name for a in argv].index('cifake-run') + 1:]  # also .venv/bin/cifake-run
         calls = cifake_run_calls(argv, monkeypatch)
-        assert calls and calls[0][0] in ('train', 'evaluate'), (where, argv)
+        assert calls and calls[0][0] in ('train', 'evaluate', 'sweep'), (where, argv)
         for kind, params, _ in calls:
             for f in ([params] if isinstance(params, str) else params):  # layered params: several files
                 assert (ROOT / f).exists() or f.startswith('runs/'), f'{where}: `cifake-run {" ".join(argv)}` names {f}, which does not exist'
@@ -386,10 +387,13 @@ def test_every_params_file_validates():
     "Each params/*.yaml is valid for what reads it (training: TrainConfig, also layered under smoke.yaml; evaluation: EvalConfig)."
     from cifake_nb.runs import check_eval_params, check_train_params, read_params
     files = sorted((ROOT / 'params').glob('*.yaml'))
-    assert {'cpu.yaml', 'cpu_robust.yaml', 'gpu.yaml', 'seed_cnn.yaml', 'smoke.yaml', 'eval.yaml', 'eval_smoke.yaml'} <= {f.name for f in files}
+    assert {'cpu.yaml', 'cpu_robust.yaml', 'gpu.yaml', 'seed_cnn.yaml', 'smoke.yaml', 'eval.yaml', 'eval_smoke.yaml', 'sweep.yaml'} <= {f.name for f in files}
     for f in files:
         if f.name == 'monitor.yaml': continue  # nbs/monitor_report.ipynb's parameters (tests/test_monitoring.py runs it)
-        if f.name.startswith('eval'): check_eval_params(read_params(str(f)))
+        if f.name.startswith('sweep'):  # a search: its recipe, and every end of its space, valid TrainConfigs
+            from cifake_nb.sweep import SweepConfig
+            SweepConfig.from_yaml(f)
+        elif f.name.startswith('eval'): check_eval_params(read_params(str(f)))
         else:
             cfg = check_train_params(read_params(str(f)))
             if cfg.model == 'speednet': check_train_params(read_params([str(f), str(ROOT / 'params' / 'smoke.yaml')]))
