@@ -1,0 +1,108 @@
+"""Accuracy per CPU minute, side by side (issue 14): each model trained with its recipe at fixed time budgets on the same
+machine and data, one run after another, each scored once on the test split; a table and an accuracy-vs-minutes plot.
+
+Run by hand on an otherwise idle machine (about 75 minutes on 2 cores; not in the tests):
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python scripts/bench_budget.py                   # the full plan below
+    .venv/bin/python scripts/bench_budget.py --budgets 1 3 --seeds-at 3 --models speednet seed_cnn   # a subset
+    .venv/bin/python scripts/bench_budget.py --smoke        # seconds, on tiny synthetic data: checks the script runs
+
+Models and recipes: `seed_cnn` with its own recipe (params/seed_cnn.yaml: Adam, lr 1e-3, batch 32, constant LR),
+`paper_cnn` and `speednet` with ours (params/cpu.yaml, the model swapped for paper_cnn). Each run is
+`cifake_nb.train.train` with `time_budget_min` (the schedule fitted to the budget from the measured throughput,
+`epochs` only a ceiling) in this process, on data loaded once; budgets 1, 3 and 10 minutes for every model, 30 for
+ours, 3 seeds at the 3-minute budget (the seed's 2-epoch Adam recipe swings by points from seed to seed). Selection
+is on validation as in every run; the test accuracy (argmax, no threshold fitted) is computed once per run, here.
+Writes runs/bench_budget-<UTC>/{results.json, table.md, accuracy_vs_minutes.png}.
+"""
+import argparse, json, os, platform, statistics, sys, time
+from pathlib import Path
+
+PLAN_MODELS = {'seed_cnn': ('params/seed_cnn.yaml', {}), 'paper_cnn': ('params/cpu.yaml', {'model': 'paper_cnn', 'model_kwargs': {}}),
+               'speednet': ('params/cpu.yaml', {})}
+
+
+def plan(models, budgets, ours_extra, seeds_at, n_seeds):
+    "The (model, budget in minutes, seed) runs, in the order they run."
+    out = []
+    for m in models:
+        for b in sorted(set(budgets) | (set(ours_extra) if m == 'speednet' else set())):
+            out += [(m, b, s) for s in (range(n_seeds) if b == seeds_at else [0])]
+    return out
+
+
+def table_md(rows: list[dict], hardware: str) -> str:
+    "Mean (± std over seeds where there are several) test accuracy per model and budget, with minutes used and epochs done."
+    models = list(dict.fromkeys(r['model'] for r in rows))
+    budgets = sorted({r['budget_min'] for r in rows})
+    def cell(m, b):
+        rs = [r for r in rows if r['model'] == m and r['budget_min'] == b]
+        if not rs: return '—'
+        a = [100 * r['test_acc'] for r in rs]
+        return f'{statistics.fmean(a):.2f}%' + (f' ± {statistics.stdev(a):.2f} ({len(a)} seeds)' if len(a) > 1 else '') + \
+            f" [{statistics.fmean(r['epochs_done'] for r in rs):.1f} ep]"
+    lines = [f'Test accuracy after a training budget ({hardware}; [epochs done]):', '',
+             '| model | ' + ' | '.join(f'{b:g} min' for b in budgets) + ' |', '|---|' + '---|' * len(budgets)]
+    lines += [f'| `{m}` | ' + ' | '.join(cell(m, b) for b in budgets) + ' |' for m in models]
+    return '\n'.join(lines) + '\n'
+
+
+def plot(rows: list[dict], path: Path, hardware: str):
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for m in dict.fromkeys(r['model'] for r in rows):
+        bs = sorted({r['budget_min'] for r in rows if r['model'] == m})
+        ys = [[100 * r['test_acc'] for r in rows if r['model'] == m and r['budget_min'] == b] for b in bs]
+        ax.errorbar(bs, [statistics.fmean(y) for y in ys], yerr=[statistics.stdev(y) if len(y) > 1 else 0 for y in ys], marker='o', capsize=3, label=m)
+    ax.set_xscale('log'); ax.set_xlabel('training budget (minutes, log scale)'); ax.set_ylabel('test accuracy %')
+    ax.set_title(f'Accuracy per training minute: {hardware}', fontsize=9); ax.grid(alpha=.3); ax.legend(fontsize=8)
+    fig.tight_layout(); fig.savefig(path, dpi=120); plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--models', nargs='+', default=list(PLAN_MODELS), choices=list(PLAN_MODELS))
+    ap.add_argument('--budgets', nargs='+', type=float, default=[1, 3, 10], help='minutes, every model')
+    ap.add_argument('--ours-also', nargs='*', type=float, default=[30], help='more budgets for speednet (minutes)')
+    ap.add_argument('--seeds-at', type=float, default=3, help='the budget run with several seeds')
+    ap.add_argument('--seeds', type=int, default=3)
+    ap.add_argument('--runs-dir', default='runs')
+    ap.add_argument('--smoke', action='store_true', help='tiny synthetic data, budgets of a few seconds: checks the script')
+    a = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import torch
+    from cifake_nb.checkpoint import new_run_folder
+    from cifake_nb.data import default_source, load_cifake, tiny_cifake
+    from cifake_nb.train import TrainConfig, accuracy, hardware_name, predict_logits, read_params, train
+    if a.smoke: a.budgets, a.ours_also, a.seeds_at, a.seeds = [0.02, 0.05], [], 0.02, 2
+    ds = tiny_cifake() if a.smoke else load_cifake(default_source(), progress=False)
+    out = new_run_folder(Path(a.runs_dir), 'bench_budget')
+    hardware = hardware_name(torch.device('cpu'))
+    runs = plan(a.models, a.budgets, a.ours_also, a.seeds_at, a.seeds)
+    print(f'{len(runs)} runs, {sum(b for _, b, _ in runs):g} minutes of training on {hardware}; results in {out}', flush=True)
+    rows = []
+    for i, (m, b, seed) in enumerate(runs):
+        path, extra = PLAN_MODELS[m]
+        p = {**read_params(path), **extra, 'time_budget_min': b, 'epochs': 1000, 'seed': seed, 'run_name': f'{m}-{b:g}min-s{seed}',
+             'runs_dir': str(out / 'runs'), 'progress': False, 'progress_every_s': 0.0, 'wandb': 'disabled'}
+        if a.smoke: p.update(n_val=200, batch_size=50, model_kwargs={'widths': [8, 8, 8, 8]} if m == 'speednet' else p.get('model_kwargs', {}))
+        t0 = time.perf_counter()
+        res = train(TrainConfig.from_dict(p), ds)
+        model = res['ema'] if res['ema'] is not None else res['model']
+        acc = accuracy(predict_logits(model, ds.test.images), ds.test.labels)
+        tb = res['time_budget']
+        rows.append(dict(model=m, budget_min=b, seed=seed, test_acc=acc, val_acc=res['best']['val_acc'], used_min=tb['used_min'],
+                         steps=tb['steps'], epochs_done=tb['steps'] / tb['ceiling_steps'] * 1000, wall_s=round(time.perf_counter() - t0, 1),
+                         run_dir=res['run_dir']))
+        print(f"[{i + 1}/{len(runs)}] {m} {b:g} min seed {seed}: test {100 * acc:.2f}% (val {100 * res['best']['val_acc']:.2f}%), "
+              f"{tb['used_min']:.2f} min used, {rows[-1]['epochs_done']:.1f} epochs", flush=True)
+        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, torch=torch.__version__, python=platform.python_version(),
+                                                          threads=torch.get_num_threads(), cpu_count=os.cpu_count(), smoke=a.smoke, rows=rows), indent=1))
+    (out / 'table.md').write_text(table_md(rows, hardware))
+    plot(rows, out / 'accuracy_vs_minutes.png', hardware)
+    print(table_md(rows, hardware))
+    return out
+
+
+if __name__ == '__main__':
+    main()
