@@ -22,12 +22,10 @@ def predictor():
 
 
 @pytest.fixture(scope='module')
-def cifake():
-    from cifake_nb.data import load_cifake, default_source
-    src = default_source()
-    try: return load_cifake(src, progress=False)
-    except (FileNotFoundError, ConnectionError) as e:
-        pytest.skip(f'CIFAKE data not found at {src!r} ({e}); set CIFAKE_SOURCE or put the parquet shards at ../shared/cifake')
+def cifake(data_dir):
+    "The real CIFAKE (skipped with conftest's one shared reason when it is absent)."
+    from cifake_nb.data import load_cifake
+    return load_cifake(str(data_dir), progress=False)
 
 
 @pytest.fixture(scope='module')
