@@ -250,9 +250,25 @@ def clean_like_nbdev(nb: dict, root: Path) -> dict:
     return nb
 
 
+_LINK = re.compile(r'\]\(([\w.-]+\.(?:ipynb|qmd|md))([#)])')
+
+
+def relink(nb: dict, root: Path) -> dict:
+    """Markdown links of a run notebook to its sibling pages in nbs/ (`](05b_evaluate.ipynb)`) as seen from nbs/results/
+    (`](../05b_evaluate.ipynb)`), where the page is; idempotent (a `../` link is left alone)."""
+    nbs = Path(root) / 'nbs'
+    def fix(m): return f'](../{m.group(1)}{m.group(2)}' if (nbs / m.group(1)).exists() and not (nbs / RESULTS.name / m.group(1)).exists() else m.group(0)
+    for c in nb.get('cells', []):
+        if c.get('cell_type') == 'markdown':
+            src = _as_text(c.get('source'))
+            if (new := _LINK.sub(fix, src)) != src: c['source'] = new.splitlines(True)
+    return nb
+
+
 def tidy_page(nb: dict, title: str, description: str, root: Path) -> dict:
     "Everything that makes an executed notebook a results page (idempotent: re-tidying a published page changes nothing)."
     tidy_outputs(nb)
+    relink(nb, root)
     nb.get('metadata', {}).pop('widgets', None)  # saved widget state makes Quarto load require.js and jQuery from a CDN, for no widget
     hide_parameter_cells(nb)
     for c in nb.get('cells', []):  # CAM grids are many small images side by side: give their cell the page's full width

@@ -286,3 +286,16 @@ def test_metrics_and_figures_read_back_from_the_published_evaluation():
     assert all(b.startswith(b'\x89PNG') for b in figs.values())
     for k, rel in run['figures'].items():
         assert (ROOT / 'nbs' / rel).read_bytes() == figs[k], f'{rel} is the evaluation notebook\'s {k} figure'
+
+
+def test_results_pages_link_their_sibling_pages_from_results(tmp_path):
+    "A run notebook's link to an nbs/ page (`](05b_evaluate.ipynb)`) points there from nbs/results/ (`../`), once."
+    (tmp_path / 'nbs' / 'results').mkdir(parents=True)
+    (tmp_path / 'nbs' / '05b_evaluate.ipynb').write_text('{}')
+    nb = {'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source': 'See [the API](05b_evaluate.ipynb), [its rule](05b_evaluate.ipynb#fit) '
+                     'and [elsewhere](other.ipynb), [up](../05b_evaluate.ipynb).'}]}
+    once = pr.relink(copy.deepcopy(nb), tmp_path)
+    text = ''.join(once['cells'][0]['source'])
+    assert text == ('See [the API](../05b_evaluate.ipynb), [its rule](../05b_evaluate.ipynb#fit) and [elsewhere](other.ipynb), '
+                    '[up](../05b_evaluate.ipynb).'), text
+    assert pr.relink(copy.deepcopy(once), tmp_path) == once
