@@ -52,3 +52,16 @@ def cifake_test_parquet(data_dir):
 def cifake(data_dir):
     from cifake_nb.data import load_cifake
     return load_cifake(data_dir, progress=False)
+
+
+@pytest.fixture(scope='session')
+def tiny_folder(tmp_path_factory) -> Path:
+    "`cifake_nb.data.tiny_cifake()` written as a Kaggle-style image folder (train|test/REAL|FAKE/*.png): a data source on disk, no real data needed."
+    from PIL import Image
+    from cifake_nb.data import tiny_cifake
+    d = tmp_path_factory.mktemp('tiny') / 'data'
+    for name, s in tiny_cifake().splits.items():
+        for im, path in zip(s.images, s.paths):
+            (d / name / Path(path).parent).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(im).save(d / name / path)
+    return d

@@ -16,19 +16,15 @@ def _run(tmp_path, **params):
 
 
 @pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    "tiny_cifake() as a Kaggle-style image folder, and a checkpoint given a few SGD steps on it (the sidecar training writes)."
+def tiny(tmp_path_factory, tiny_folder):
+    "tiny_cifake() as a Kaggle-style image folder (conftest's tiny_folder), and a checkpoint given a few SGD steps on it (the sidecar training writes)."
     import torch
     from cifake_nb.core import LABEL_NAMES, to_input
-    from cifake_nb.data import tiny_cifake, load_cifake
+    from cifake_nb.data import load_cifake
     from cifake_nb.models import create_model
     from cifake_nb.train import save_checkpoint
     d = tmp_path_factory.mktemp('tiny')
-    for name, s in tiny_cifake().splits.items():
-        for im, path in zip(s.images, s.paths):
-            (d / 'data' / name / Path(path).parent).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(im).save(d / 'data' / name / path)
-    ds = load_cifake(d / 'data', cache_dir=d / 'cache', progress=False)
+    ds = load_cifake(tiny_folder, cache_dir=d / 'cache', progress=False)
     torch.manual_seed(0)
     m = create_model('speednet', widths=[8, 8, 8, 8])
     opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
@@ -42,7 +38,7 @@ def tiny(tmp_path_factory):
     meta = dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), input_size=[32, 32],
                 data_fingerprint=ds.fingerprint, data_source=ds.source, config=dict(n_val=64, val_seed=0, seed=0))
     save_checkpoint(m.eval(), d / 'run' / 'model.safetensors', meta)
-    return dict(data=str(d / 'data'), ckpt=d / 'run', cache=str(d / 'cache'))
+    return dict(data=str(tiny_folder), ckpt=d / 'run', cache=str(d / 'cache'))
 
 
 def test_parameters_cell_mirrors_evalconfig():

@@ -4,7 +4,6 @@ merging the earlier seeds' results (`prior`) into the headline; a prior made on 
 import json, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from PIL import Image
 
 pm = pytest.importorskip('papermill')
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,19 +11,15 @@ NB = ROOT / 'nbs' / 'evaluate_recipes.ipynb'
 
 
 @pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
+def tiny(tmp_path_factory, tiny_folder):
     "tiny_cifake() as an image folder, and four run folders (clean seeds 0, 1, 2; robust seed 0) of a few SGD steps each."
     import torch
     from cifake_nb.core import LABEL_NAMES, to_input
-    from cifake_nb.data import tiny_cifake, load_cifake
+    from cifake_nb.data import load_cifake
     from cifake_nb.models import create_model
     from cifake_nb.checkpoint import save_checkpoint
     d = tmp_path_factory.mktemp('recipes')
-    for name, s in tiny_cifake().splits.items():
-        for im, path in zip(s.images, s.paths):
-            (d / 'data' / name / Path(path).parent).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(im).save(d / 'data' / name / path)
-    ds = load_cifake(d / 'data', cache_dir=d / 'cache', progress=False)
+    ds = load_cifake(tiny_folder, cache_dir=d / 'cache', progress=False)
     x, y = torch.from_numpy(to_input(ds.train.images)), torch.from_numpy(ds.train.labels)
     runs = {}
     for recipe, seed in (('clean', 0), ('clean', 1), ('robust', 0), ('clean', 2)):
@@ -44,7 +39,7 @@ def tiny(tmp_path_factory):
         save_checkpoint(m.eval(), run / 'model.safetensors', meta)
         (run / 'metrics.jsonl').write_text(json.dumps(dict(epoch=1, train_seconds=1.5 + seed)) + '\n')
         runs[f'{recipe}{seed}'] = str(run)
-    return dict(data=str(d / 'data'), runs=runs, root=d)
+    return dict(data=str(tiny_folder), runs=runs, root=d)
 
 
 def _run(tmp, name, **params):

@@ -5,21 +5,15 @@ import json
 from pathlib import Path
 import pytest
 import yaml
-from PIL import Image
 
 pm = pytest.importorskip('papermill')
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope='module')
-def sweep_files(tmp_path_factory):
-    from cifake_nb.data import tiny_cifake
+def sweep_files(tmp_path_factory, tiny_folder):
     d = tmp_path_factory.mktemp('sweep')
-    for name, s in tiny_cifake().splits.items():
-        for im, path in zip(s.images, s.paths):
-            (d / 'data' / name / Path(path).parent).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(im).save(d / 'data' / name / path)
-    (d / 'toy.yaml').write_text(yaml.safe_dump(dict(data_source=str(d / 'data'), n_val=200, epochs=2, batch_size=50, threads=1,
+    (d / 'toy.yaml').write_text(yaml.safe_dump(dict(data_source=str(tiny_folder), n_val=200, epochs=2, batch_size=50, threads=1,
                                                     model_kwargs={'widths': [8, 8, 8, 8]}, wandb='disabled', progress=False, progress_every_s=0.0)))
     (d / 'sweep.yaml').write_text(yaml.safe_dump(dict(params=[str(d / 'toy.yaml')], space={'lr': {'float': [0.01, 0.3], 'log': True}},
                                                       n_trials=2, study_name='toy', prune_startup_trials=1)))
