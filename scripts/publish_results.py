@@ -584,7 +584,7 @@ def write_headline(path: Path, entry: dict, published: list | None, shipped: boo
     return d
 
 
-_PAGE_RE = re.compile(r'^(train|evaluate)_(.+)\.ipynb$')
+_PAGE_RE = re.compile(r'^(train|evaluate|sweep)_(.+)\.ipynb$')
 
 
 def results_entries(results_dir: Path, headline: dict | None = None) -> list:
@@ -597,7 +597,7 @@ def results_entries(results_dir: Path, headline: dict | None = None) -> list:
     items = ['results/index.qmd']
     for n in sorted(pages, key=key):
         kind, rest = _PAGE_RE.match(n).groups()
-        items.append({'href': f'results/{n}', 'text': f"{rest}: {'training' if kind == 'train' else 'evaluation'}"})
+        items.append({'href': f'results/{n}', 'text': f"{rest}: {dict(train='training', evaluate='evaluation', sweep='sweep')[kind]}"})
     return items
 
 
@@ -725,11 +725,34 @@ def refresh(root=ROOT) -> dict:
     return d
 
 
+def publish_sweep(report: Path, name: str, root=ROOT) -> dict:
+    """An executed nbs/sweep_report.ipynb (papermill) as the results page nbs/results/sweep_<name>.ipynb, with the study's
+    summary (`<storage>.json`, written by `cifake-run sweep`) beside it as sweep_<name>.json; the sidebar updated."""
+    root = Path(root).resolve()
+    check_committed(root)
+    report = Path(report)
+    storage = json.loads(report.read_text(encoding='utf-8')).get('metadata', {}).get('papermill', {}).get('parameters', {}).get('storage', '') if report.exists() else ''
+    nb = prepare_notebook(report, f'Sweep: {name}', f'The executed sweep report of {portable_path(str(Path(storage).resolve())) if storage else "a study"}: '
+                          'every trial, the best one (validation only) and the study plots.', root)
+    res = root / RESULTS
+    from execnb.nbio import write_nb
+    res.mkdir(parents=True, exist_ok=True)
+    write_nb(nb, res / f'sweep_{name}.ipynb')
+    out = dict(page=f'results/sweep_{name}.ipynb')
+    summ = Path(storage).with_suffix('.json') if storage else None
+    if summ and summ.is_file():
+        (res / f'sweep_{name}.json').write_text(page_text(summ.read_text()))
+        out['summary'] = f'results/sweep_{name}.json'
+    update_sidebar(root / SIDEBAR, res)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='publish_results.py', description=__doc__.split('\n\n')[0])
     ap.add_argument('--train', action='append', help='training run folder (repeat for several seeds evaluated together)')
     ap.add_argument('--eval', help='evaluation run folder (runs/eval-...) that evaluated those checkpoints')
     ap.add_argument('--refresh', action='store_true', help='no run folders: re-tidy the published notebooks and rewrite the Results page')
+    ap.add_argument('--sweep-report', help='an executed nbs/sweep_report.ipynb: published as nbs/results/sweep_<--name>.ipynb')
     ap.add_argument('--name', help='results name (default: the training run_name, e.g. cpu)')
     ap.add_argument('--ship', action='store_true', help='also export the model to cifake_nb/assets/default/ (the demo\'s model)')
     ap.add_argument('--allow-subset', action='store_true', help='publish an evaluation on part of the test split (limit_test)')
@@ -738,6 +761,12 @@ def main(argv=None):
         try: d = refresh(ROOT)
         except (PublishError, ValueError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
         print(f"refreshed {len(d.get('runs') or {})} published run(s): nbs/{RESULTS.name}/*.ipynb, nbs/{RESULTS.name}/{PAGE}, nbs/{RESULTS.name}/{FIGURES}/")
+        return d
+    if a.sweep_report:
+        if not a.name: ap.error('--sweep-report needs --name (the page is nbs/results/sweep_<name>.ipynb)')
+        try: d = publish_sweep(Path(a.sweep_report), a.name, ROOT)
+        except (PublishError, ValueError, OSError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
+        print(f"published nbs/{d['page']}" + (f" and nbs/{d['summary']}" if d.get('summary') else '') + f', {SIDEBAR}')
         return d
     if not a.train or not a.eval: ap.error('--train and --eval are required (or --refresh)')
     try: e = publish(a.train, a.eval, a.name, ROOT, a.ship, a.allow_subset)

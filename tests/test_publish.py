@@ -299,3 +299,20 @@ def test_results_pages_link_their_sibling_pages_from_results(tmp_path):
     assert text == ('See [the API](../05b_evaluate.ipynb), [its rule](../05b_evaluate.ipynb#fit) and [elsewhere](other.ipynb), '
                     '[up](../05b_evaluate.ipynb).'), text
     assert pr.relink(copy.deepcopy(once), tmp_path) == once
+
+
+def test_sweep_report_is_published_with_its_summary(project):
+    root, _, _ = project
+    sw = root / 'runs' / 'sweeps'
+    sw.mkdir(parents=True)
+    (sw / 'cpu-sweep.json').write_text(json.dumps({'study': 'cpu-sweep', 'best': {'trial': 3, 'val_score': 0.97}, 'storage': str(sw / 'cpu-sweep.sqlite')}))
+    nb = executed_nb('Sweep report')
+    nb['metadata']['papermill']['parameters'] = {'storage': str(sw / 'cpu-sweep.sqlite')}
+    (sw / 'report.ipynb').write_text(json.dumps(nb))
+    d = pr.publish_sweep(sw / 'report.ipynb', 'cpu', root)
+    assert d == {'page': 'results/sweep_cpu.ipynb', 'summary': 'results/sweep_cpu.json'}
+    assert json.loads((root / 'nbs' / 'results' / 'sweep_cpu.json').read_text())['best']['trial'] == 3
+    assert '/tmp' not in (root / 'nbs' / 'results' / 'sweep_cpu.json').read_text(), 'machine paths are made portable'
+    assert "text: 'cpu: sweep'" in (root / 'nbs' / 'sidebar.yml').read_text()
+    page = json.loads((root / 'nbs' / 'results' / 'sweep_cpu.ipynb').read_text())
+    assert page['cells'][0]['cell_type'] == 'raw' and 'Sweep: cpu' in ''.join(page['cells'][0]['source'])
