@@ -14,7 +14,7 @@ from .data import default_source, load_cifake
 from .train import TrainConfig, read_params, select_score, train
 
 # %% auto #0
-__all__ = ['space_problems', 'SweepConfig', 'suggest', 'PruningSink', 'run_sweep', 'trials_table', 'write_summary',
+__all__ = ['space_problems', 'SweepConfig', 'suggest', 'PruningSink', 'make_pruner', 'run_sweep', 'trials_table', 'write_summary',
            'sweep_figures']
 
 # %% ../nbs/02b_sweep.ipynb #7e3c92bd
@@ -102,6 +102,12 @@ class PruningSink:
         if self.trial.should_prune(): raise optuna.TrialPruned(f"epoch {rec['epoch']}: validation {select_score(rec, self.cfg):.4f}, below the median of earlier trials")
     def close(self, summary: dict): pass
 
+# %% ../nbs/02b_sweep.ipynb #c8592d03
+def make_pruner(cfg: SweepConfig) -> optuna.pruners.MedianPruner:
+    "The median rule of `cfg`: no pruning in the first `prune_startup_trials` trials, nor in any trial's first `prune_warmup_epochs` epochs."
+    # trials report at step = epoch (1, 2, ...); Optuna prunes from step == n_warmup_steps on
+    return optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials, n_warmup_steps=cfg.prune_warmup_epochs + 1)
+
 # %% ../nbs/02b_sweep.ipynb #232bc68a
 def _trial_run(runs_dir: str, name: str) -> str:
     "The newest run folder `runs_dir/name-*` ('' if none)."
@@ -116,7 +122,7 @@ def run_sweep(cfg: SweepConfig, data=None, say=print) -> optuna.Study:
     path.parent.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(study_name=cfg.name, storage=f'sqlite:///{path}', load_if_exists=True, direction='maximize',
                                 sampler=optuna.samplers.TPESampler(seed=cfg.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials, n_warmup_steps=cfg.prune_warmup_epochs))
+                                pruner=make_pruner(cfg))
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # left by a killed sweep
         study.tell(t.number, state=TrialState.FAIL); say(f'trial {t.number}: left running by an earlier process, marked failed')
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
