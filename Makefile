@@ -26,7 +26,7 @@ setup: $(BIN)/nbdev_export  ## create .venv with everything installed
 # tests/test_train.py, test_metrics_robustness.py and test_monitoring.py run them through papermill) and the executed
 # results pages (nbs/results/train_*, evaluate_*: records of real runs, not tests). nbdev 2 does not read skip_file_re
 # from settings.ini.
-NBTEST_SKIP := ^(_|\.|train|evaluate|monitor_report|sweep_report)
+NBTEST_SKIP := ^(_|\.|train|evaluate|monitor_report|sweep)
 
 # The real CIFAKE: $$CIFAKE_SOURCE, else ../shared/cifake beside the clone. When it is there, nbdev_test also runs the
 # notebook cells flagged `#| data` (settings.ini tst_flags); when it is not, they are skipped and so are the pytest
