@@ -102,7 +102,7 @@ class PruningSink:
         if self.trial.should_prune(): raise optuna.TrialPruned(f"epoch {rec['epoch']}: validation {select_score(rec, self.cfg):.4f}, below the median of earlier trials")
     def close(self, summary: dict): pass
 
-# %% ../nbs/02b_sweep.ipynb #c8592d03
+# %% ../nbs/02b_sweep.ipynb #ae1e7cca
 def make_pruner(cfg: SweepConfig) -> optuna.pruners.MedianPruner:
     "The median rule of `cfg`: no pruning in the first `prune_startup_trials` trials, nor in any trial's first `prune_warmup_epochs` epochs."
     # trials report at step = epoch (1, 2, ...); Optuna prunes from step == n_warmup_steps on
