@@ -158,8 +158,9 @@ def run_seeds(params, # params YAML file(s)
     if len(set(seeds)) != len(seeds): raise ValueError(f'--seeds {seeds}: each seed once')
     p = read_params(_files(params), overrides)
     name = p.get('run_name') or params_name(_files(params))
-    for s in seeds: check_train_params({**p, 'seed': s, 'run_name': f'{name}-s{s}'})
-    runs = [run_train(params, {**(overrides or {}), 'seed': s, 'run_name': f'{name}-s{s}'}, runs_dir, keep_failed) for s in seeds]
+    group = {'wandb_group': p.get('wandb_group') or f'{name}-seeds-{utc_stamp()}'}  # the seeds side by side in W&B (when it is on)
+    for s in seeds: check_train_params({**p, **group, 'seed': s, 'run_name': f'{name}-s{s}'})
+    runs = [run_train(params, {**(overrides or {}), **group, 'seed': s, 'run_name': f'{name}-s{s}'}, runs_dir, keep_failed) for s in seeds]
     out = new_run_folder(_runs_dir(runs_dir, p), f'{name}-seeds')
     summ = seed_summary(runs)
     (out / 'summary.json').write_text(json.dumps(summ, indent=1))

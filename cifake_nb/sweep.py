@@ -14,12 +14,12 @@ from .data import default_source, load_cifake
 from .train import TrainConfig, read_params, select_score, train
 
 # %% auto #0
-__all__ = ['space_problems', 'SweepConfig', 'suggest', 'PruningSink', 'make_pruner', 'run_sweep', 'trials_table', 'write_summary',
-           'sweep_figures']
+__all__ = ['space_problems', 'SweepConfig', 'suggest', 'PruningSink', 'make_pruner', 'make_sampler', 'run_sweep', 'trials_table',
+           'write_summary', 'sweep_figures']
 
 # %% ../nbs/02b_sweep.ipynb #7e3c92bd
 _SPEC_KEYS = ({'float'}, {'float', 'log'}, {'int'}, {'int', 'log'}, {'choices'})
-_NOT_SEARCHED = ('run_dir', 'resume', 'runs_dir', 'run_name', 'command', 'progress', 'wandb', 'wandb_project', 'device', 'data_source', 'n_val', 'val_seed')
+_NOT_SEARCHED = ('run_dir', 'resume', 'runs_dir', 'run_name', 'command', 'progress', 'wandb', 'wandb_project', 'wandb_group', 'device', 'data_source', 'n_val', 'val_seed')
 
 def space_problems(space: dict, # TrainConfig field → {float: [lo, hi], log: bool} | {int: [lo, hi]} | {choices: [...]}
                    base: dict,  # the trial parameters the space is searched around (params files + overrides)
@@ -52,7 +52,8 @@ def space_problems(space: dict, # TrainConfig field → {float: [lo, hi], log: b
 class SweepConfig(Config):
     "A hyper-parameter search: the recipe it varies, what every trial sets, the space, the number of trials, where the study lives."
     WHAT = 'sweep parameter'
-    RANGES = {'n_trials': (1, 10_000), 'seed': (0, 2**32 - 1), 'prune_startup_trials': (0, 10_000), 'prune_warmup_epochs': (0, 10_000)}
+    RANGES = {'n_trials': (1, 10_000), 'seed': (0, 2**32 - 1), 'prune_startup_trials': (0, 10_000), 'prune_warmup_epochs': (0, 10_000),
+              'random_trials': (0, 10_000)}
     params: list = field(default_factory=list)     # the recipe: params YAML file(s), later ones win, e.g. ['params/cpu.yaml']
     overrides: dict = field(default_factory=dict)  # TrainConfig fields every trial sets on top (e.g. a shorter run than the recipe)
     space: dict = field(default_factory=dict)      # TrainConfig field → {float: [low, high], log: bool} | {int: [low, high]} | {choices: [...]}
@@ -60,6 +61,8 @@ class SweepConfig(Config):
     study_name: str = ''            # '' → the last params file's name + '-sweep'
     storage: str = ''               # the study's SQLite file; '' → <runs_dir>/sweeps/<study_name>.sqlite
     seed: int = 0                   # TPE sampler seed (the trials' own seed is the recipe's)
+    random_trials: int = 0          # TPE's random start-up trials before it models the space; 0 → max(2, n_trials // 3)
+                                    # (Optuna's default of 10 would leave a 12-trial sweep 2 guided trials)
     prune_startup_trials: int = 3   # trials that always run to the end before the median rule prunes any
     prune_warmup_epochs: int = 1    # epochs of each trial that are never pruned
     runs_dir: str = 'runs'          # parent of the trials' run folders and of sweeps/
@@ -108,6 +111,10 @@ def make_pruner(cfg: SweepConfig) -> optuna.pruners.MedianPruner:
     # trials report at step = epoch (1, 2, ...); Optuna prunes from step == n_warmup_steps on
     return optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials, n_warmup_steps=cfg.prune_warmup_epochs + 1)
 
+def make_sampler(cfg: SweepConfig) -> optuna.samplers.TPESampler:
+    "TPE seeded with `cfg.seed`, random for its first `random_trials` trials (0: a third of `n_trials`, at least 2), guided after."
+    return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.random_trials or max(2, cfg.n_trials // 3))
+
 # %% ../nbs/02b_sweep.ipynb #232bc68a
 def _trial_run(runs_dir: str, name: str) -> str:
     "The newest run folder `runs_dir/name-*` ('' if none)."
@@ -121,7 +128,7 @@ def run_sweep(cfg: SweepConfig, data=None, say=print) -> optuna.Study:
     path = cfg.storage_path
     path.parent.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(study_name=cfg.name, storage=f'sqlite:///{path}', load_if_exists=True, direction='maximize',
-                                sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+                                sampler=make_sampler(cfg),
                                 pruner=make_pruner(cfg))
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # left by a killed sweep
         study.tell(t.number, state=TrialState.FAIL); say(f'trial {t.number}: left running by an earlier process, marked failed')
@@ -131,7 +138,7 @@ def run_sweep(cfg: SweepConfig, data=None, say=print) -> optuna.Study:
     ds = data if data is not None or not left else load_cifake(base.get('data_source') or default_source(), progress=False)
     def objective(trial: optuna.Trial) -> float:
         name = f'{cfg.name}-t{trial.number:03d}'
-        tcfg = TrainConfig.from_dict({**base, **suggest(trial, cfg.space), 'run_name': name, 'runs_dir': cfg.runs_dir})
+        tcfg = TrainConfig.from_dict({'wandb_group': cfg.name, **base, **suggest(trial, cfg.space), 'run_name': name, 'runs_dir': cfg.runs_dir})
         try: res = train(tcfg, ds, extra_sinks=[PruningSink(trial, tcfg)])
         finally: trial.set_user_attr('run_dir', _trial_run(cfg.runs_dir, name))
         trial.set_user_attr('best_epoch', res['best'].get('epoch'))
@@ -144,7 +151,9 @@ def run_sweep(cfg: SweepConfig, data=None, say=print) -> optuna.Study:
 def trials_table(study: optuna.Study):
     "One row per trial: number, state, validation score, its parameters and run folder (a pandas DataFrame)."
     import pandas as pd
-    return pd.DataFrame([{'trial': t.number, 'state': t.state.name, 'val_score': t.value, **t.params,
+    # a pruned trial's `value` is Optuna's copy of its last report (a partial run's score): shown as last_reported, not as val_score
+    return pd.DataFrame([{'trial': t.number, 'state': t.state.name, 'val_score': t.value if t.state == TrialState.COMPLETE else None,
+                          'last_reported': t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None, **t.params,
                           'epochs_run': len(t.intermediate_values), 'run_dir': t.user_attrs.get('run_dir', '')} for t in study.trials])
 
 def write_summary(study: optuna.Study, cfg: SweepConfig) -> Path:

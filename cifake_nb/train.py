@@ -92,6 +92,7 @@ class TrainConfig(Config):
     checkpoint_every: int = 0      # also save the resume state every N steps (0: at epoch ends only)
     wandb: str = 'offline'         # 'offline', 'online', 'auto' (online if a W&B key is configured) or 'disabled'
     wandb_project: str = 'cifake_nb'  # W&B project name
+    wandb_group: str = ''          # W&B group ('' none): the seeds of one `--seeds` command, the trials of one sweep
     progress: bool = True          # progress bars
     progress_every_s: float = 30.0 # also print a progress line (step, img/s, ETA) this often inside an epoch, seconds (0: off)
     command: str = ''              # how the run was launched (recorded in the checkpoint)
@@ -222,11 +223,13 @@ class StepPlan:
                  epochs: int,                # the ceiling
                  warmup_epochs: float,       # linear warm-up, in epochs
                  budget_min: float = 0.0,    # training minutes to fit the run to (0: off)
-                 probe: int = 30):           # steps timed before the first fit
+                 probe: int = 30,            # steps timed before the first fit
+                 refits: int = 20):          # after it, fitted again every 1/refits of the planned run (at least every `probe` steps)
         self.steps_per_epoch, self.ceiling = steps_per_epoch, steps_per_epoch * epochs
         self.warmup0 = max(1, round(warmup_epochs * steps_per_epoch))
         self.total, self.warmup = self.ceiling, self.warmup0
-        self.budget_s, self.probe, self.fits = 60.0 * budget_min, probe, []
+        self.budget_s, self.probe, self.refits, self.fits = 60.0 * budget_min, probe, refits, []
+        self.next_refit = self.ceiling  # the step of the next in-epoch fit; set by `fit`
 
     @property
     def budgeted(self) -> bool: return self.budget_s > 0
@@ -236,6 +239,7 @@ class StepPlan:
         total = int(min(self.ceiling, max(step + 1, step + (self.budget_s - seconds) * rate)))
         self.set_total(agree(total) if agree else total)
         self.fits.append(dict(step=step, seconds=round(seconds, 2), steps_per_s=round(rate, 3), total=self.total))
+        self.next_refit = step + max(self.probe, self.total // self.refits)  # the same step on every rank: `total` is agreed
         return self.total
 
     def set_total(self, total: int):
@@ -488,6 +492,7 @@ def train_one_epoch(s: TrainSetup, p: Progress, epoch: int) -> dict:
     gen = torch.Generator(device=s.device) if s.deg.active else None  # re-seeded per batch
     skip = p.batch
     t0 = last_note = time.perf_counter()
+    mark = (p.step, t0)  # in-epoch refits measure the throughput since the last fit (or this epoch's start)
     loss_sum, correct, seen = torch.zeros((), device=s.device), torch.zeros((), device=s.device), 0
     bar = tqdm(s.batches, total=len(s.batches), desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and s.main), leave=False)
     for i, (x, y) in enumerate(bar):
@@ -503,7 +508,12 @@ def train_one_epoch(s: TrainSetup, p: Progress, epoch: int) -> dict:
             if i - skip + 1 == 10: t_probe = time.perf_counter()
             else:
                 plan.fit(p.step, p.seconds + time.perf_counter() - t0, plan.probe / (time.perf_counter() - t_probe), agree_min(s))
-                p.total_steps, timed = plan.total, False
+                p.total_steps, timed, mark = plan.total, False, (p.step, time.perf_counter())
+        elif plan.budgeted and plan.fits and p.step >= plan.next_refit and not plan.done(p.step):  # the throughput changed? (a busy machine)
+            if s.device.type == 'cuda': torch.cuda.synchronize(s.device)
+            now = time.perf_counter()
+            p.total_steps = plan.fit(p.step, p.seconds + now - t0, (p.step - mark[0]) / (now - mark[1]), agree_min(s))
+            mark = (p.step, now)
         if s.main and time.perf_counter() - last_note > cfg.progress_every_s > 0:
             last_note = time.perf_counter()
             print(progress_line(s, epoch, i, seen, last_note - t0), flush=True)
@@ -622,7 +632,8 @@ def wandb_run(cfg: TrainConfig, run_dir: Path):
         mode = 'online' if has_key else 'offline'
     try:
         import wandb
-        return wandb.init(project=cfg.wandb_project, name=run_dir.name, dir=str(run_dir), mode=mode, config=asdict(cfg), reinit='finish_previous')
+        return wandb.init(project=cfg.wandb_project, group=cfg.wandb_group or None, name=run_dir.name, dir=str(run_dir), mode=mode,
+                          config=asdict(cfg), reinit='finish_previous')
     except Exception as e:
         warnings.warn(f'W&B logging is off for this run: wandb.init failed ({e}); metrics.jsonl is still written')
         return None

@@ -5,6 +5,11 @@ Run by hand on an otherwise idle machine (about 75 minutes on 2 cores; not in th
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python scripts/bench_budget.py                   # the full plan below
     .venv/bin/python scripts/bench_budget.py --budgets 1 3 --seeds-at 3 --models speednet seed_cnn   # a subset
     .venv/bin/python scripts/bench_budget.py --smoke        # seconds, on tiny synthetic data: checks the script runs
+    .venv/bin/python scripts/bench_budget.py --models speednet --budgets 3 --ours-also --seeds 1 -p cpu_amp false --label speednet-fp32
+                                                            # a variant: every run of it with a parameter changed, as its own line
+    .venv/bin/python scripts/bench_budget.py --models seed_cnn --budgets 3 --ours-also --only-seeds 2   # redo one run
+Publish one or several of its folders (rows of the same model, budget and seed: the later folder's win) on the Results
+page with `python scripts/publish_results.py --budget runs/bench_budget-<UTC> [...]`.
 
 Models and recipes: `seed_cnn` with its own recipe (params/seed_cnn.yaml: Adam, lr 1e-3, batch 32, constant LR),
 `paper_cnn` and `speednet` with ours (params/cpu.yaml, the model swapped for paper_cnn). Each run is
@@ -66,6 +71,9 @@ def main(argv=None):
     ap.add_argument('--ours-also', nargs='*', type=float, default=[30], help='more budgets for speednet (minutes)')
     ap.add_argument('--seeds-at', type=float, default=3, help='the budget run with several seeds')
     ap.add_argument('--seeds', type=int, default=3)
+    ap.add_argument('--only-seeds', nargs='+', type=int, help='run only these seeds of the plan (to redo a run)')
+    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'), help='a TrainConfig field set in every run (VALUE as YAML)')
+    ap.add_argument('--label', help='the name of the runs\' line in the table and plot (default: the model); use it with -p')
     ap.add_argument('--runs-dir', default='runs')
     ap.add_argument('--smoke', action='store_true', help='tiny synthetic data, budgets of a few seconds: checks the script')
     a = ap.parse_args(argv)
@@ -78,12 +86,17 @@ def main(argv=None):
     ds = tiny_cifake() if a.smoke else load_cifake(default_source(), progress=False)
     out = new_run_folder(Path(a.runs_dir), 'bench_budget')
     hardware = hardware_name(torch.device('cpu'))
-    runs = plan(a.models, a.budgets, a.ours_also, a.seeds_at, a.seeds)
+    import yaml
+    from cifake_nb.checkpoint import code_version
+    sets = {k: yaml.safe_load(v) for k, v in a.p}
+    runs = [r for r in plan(a.models, a.budgets, a.ours_also, a.seeds_at, a.seeds) if a.only_seeds is None or r[2] in a.only_seeds]
+    if not runs: ap.error('no runs left to do: check --only-seeds against --seeds')
+    if a.label and len(a.models) > 1: ap.error('--label names one line: give it with one --models model')
     print(f'{len(runs)} runs, {sum(b for _, b, _ in runs):g} minutes of training on {hardware}; results in {out}', flush=True)
     rows = []
     for i, (m, b, seed) in enumerate(runs):
         path, extra = PLAN_MODELS[m]
-        p = {**read_params(path), **extra, 'time_budget_min': b, 'epochs': 1000, 'seed': seed, 'run_name': f'{m}-{b:g}min-s{seed}',
+        p = {**read_params(path), **extra, **sets, 'time_budget_min': b, 'epochs': 1000, 'seed': seed, 'run_name': f'{m}-{b:g}min-s{seed}',
              'runs_dir': str(out / 'runs'), 'progress': False, 'progress_every_s': 0.0, 'wandb': 'disabled'}
         if a.smoke: p.update(n_val=200, batch_size=50, model_kwargs={'widths': [8, 8, 8, 8]} if m == 'speednet' else p.get('model_kwargs', {}))
         t0 = time.perf_counter()
@@ -91,12 +104,12 @@ def main(argv=None):
         model = res['ema'] if res['ema'] is not None else res['model']
         acc = accuracy(predict_logits(model, ds.test.images), ds.test.labels)
         tb = res['time_budget']
-        rows.append(dict(model=m, budget_min=b, seed=seed, test_acc=acc, val_acc=res['best']['val_acc'], used_min=tb['used_min'],
+        rows.append(dict(model=a.label or m, arch=m, params_file=path, set=sets, budget_min=b, seed=seed, test_acc=acc, val_acc=res['best']['val_acc'], used_min=tb['used_min'],
                          steps=tb['steps'], epochs_done=tb['steps'] / tb['ceiling_steps'] * 1000, wall_s=round(time.perf_counter() - t0, 1),
                          run_dir=res['run_dir']))
         print(f"[{i + 1}/{len(runs)}] {m} {b:g} min seed {seed}: test {100 * acc:.2f}% (val {100 * res['best']['val_acc']:.2f}%), "
               f"{tb['used_min']:.2f} min used, {rows[-1]['epochs_done']:.1f} epochs", flush=True)
-        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, torch=torch.__version__, python=platform.python_version(),
+        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, code_version=code_version(), command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
                                                           threads=torch.get_num_threads(), cpu_count=os.cpu_count(), smoke=a.smoke, rows=rows), indent=1))
     (out / 'table.md').write_text(table_md(rows, hardware))
     plot(rows, out / 'accuracy_vs_minutes.png', hardware)

@@ -7,7 +7,7 @@ Each row: images/s of full training steps (forward, loss, backward, SGD step) on
 warm-up steps (the compile time is reported apart). Accuracy is not measured here: the CPU recipes' seeds are the
 accuracy evidence (params/cpu.yaml with `cpu_amp: true`, nbs/results/).
 """
-import argparse, os, platform, time
+import argparse, json, os, platform, sys, time
 
 def bench(name: str, mode: str, steps: int, bs: int = 256) -> dict:
     "Training-step throughput of model `name` in `mode` ('fp32', 'fp32-nchw', 'bf16', 'bf16-compile')."
@@ -37,6 +37,7 @@ def main():
     ap.add_argument('--models', nargs='+', default=['speednet', 'paper_cnn', 'resnet18'])
     ap.add_argument('--modes', nargs='+', default=['fp32-nchw', 'fp32', 'bf16', 'bf16-compile'])
     ap.add_argument('--steps', type=int, default=30)
+    ap.add_argument('--out', help='also write the rows and the machine as JSON here (published with publish_results.py --precision)')
     a = ap.parse_args()
     import torch
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.machine())
@@ -44,11 +45,20 @@ def main():
     print(f'{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, oneDNN bf16: {bf16}, '
           f'load average {os.getloadavg()[0]:.1f}\n')
     print('| model | mode | train img/s | × fp32 | warm-up s |\n|---|---|---|---|---|')
+    rows = []
     for name in a.models:
         base = None
         for mode in a.modes:
             r = bench(name, mode, a.steps)
             if mode == 'fp32': base = r['img_s']
+            rows.append(r)
             print(f"| {name} | {mode} | {r['img_s']:,.0f} | {r['img_s'] / base if base else float('nan'):.2f} | {r['warmup_s']:.1f} |", flush=True)
+
+    if a.out:
+        from cifake_nb.checkpoint import code_version
+        with open(a.out, 'w') as f:
+            json.dump(dict(hardware=f'{cpu} ({os.cpu_count()} cores)', torch=torch.__version__, threads=torch.get_num_threads(), bf16_supported=bool(bf16),
+                           loadavg=os.getloadavg()[0], steps=a.steps, batch_size=256, code_version=code_version(),
+                           command=' '.join(['scripts/bench_precision.py', *sys.argv[1:]]), rows=rows), f, indent=1)
 
 if __name__ == '__main__': main()

@@ -2,13 +2,16 @@
 
 Run by hand (not in the tests): `.venv/bin/python scripts/bench_predictor.py [--model MODEL_DIR] [--source DATA]`.
 - latency: `Predictor.predict` on the PNG bytes of one 32×32 CIFAKE test image (decode + model + heatmap),
-  `--calls` calls after `--warmup` calls; p50 / p99 / mean in milliseconds   [target p50 ≤ 5 ms on 2 cores]
-- throughput: `Predictor.predict_arrays` on all 20,000 decoded test images, best of `--repeats`, with one onnxruntime
-  thread and with the Predictor's default (one per core, or $CIFAKE_ORT_THREADS)   [target ≥ 2,000 images/s]
+  `--calls` calls after `--warmup` calls; p50 / p99 / mean in milliseconds   [target p50 ≤ 0.5 ms on 2 cores]
+- throughput: `Predictor.predict_arrays` (p_fake and CAM) on all 20,000 decoded test images, best of `--repeats`, with
+  one onnxruntime thread and with the Predictor's default (one per core, or $CIFAKE_ORT_THREADS)   [target ≥ 5,000 images/s]
+- `--int8 N`: the same for a static int8 copy (calibrated on N validation images), with both models' test accuracy at
+  the model's threshold: int8 ships only if it is within 0.1 pp of float32.
 - peak RSS of this process (which imports no torch): serving footprint before the dataset is loaded, and overall.
 Figures depend on the machine and on what else runs on it: the script prints the CPU, core count and load average.
 """
 import argparse, io, json, os, platform, resource, sys, time
+from pathlib import Path
 import numpy as np
 
 
@@ -29,6 +32,41 @@ def rss_mb(field: str = 'VmRSS') -> float:
     return float('nan')
 
 
+def latency_ms(pred, png: bytes, calls: int, warmup: int) -> np.ndarray:
+    "Milliseconds of each of `calls` `Predictor.predict` calls on encoded image bytes (decode + model + heatmap), after `warmup`."
+    for _ in range(warmup): pred.predict(png)
+    lat = np.empty(calls)
+    for i in range(calls):
+        t = time.perf_counter()
+        pred.predict(png)
+        lat[i] = time.perf_counter() - t
+    return lat * 1e3
+
+
+def throughput(pred, imgs: np.ndarray, threads: int, batch_size: int, repeats: int) -> float:
+    "Images per second of `predict_arrays` (p_fake and CAM) on `imgs` with `threads` onnxruntime threads, best of `repeats`."
+    pred.batch_threads, pred._batch = threads, None  # a fresh batch session with this many threads
+    pred.predict_arrays(imgs[:batch_size * 2], batch_size)
+    best = 1e9
+    for _ in range(repeats):
+        t = time.perf_counter()
+        pred.predict_arrays(imgs, batch_size)
+        best = min(best, time.perf_counter() - t)
+    return len(imgs) / best
+
+
+def int8_folder(pred, val_images: np.ndarray, out) -> Path:
+    """A copy of `pred`'s model folder with a static int8 sibling `int8/` (QDQ, per channel), calibrated on `val_images`
+    (validation images: carved from train, never the test split), as `cifake-export --quantize` writes it; its path."""
+    import shutil
+    from cifake_nb.export import _export_int8
+    out = Path(out)
+    shutil.copytree(pred.model_dir, out, dirs_exist_ok=True)
+    info = json.loads((out / 'model.json').read_text())
+    _export_int8(out, info, val_images, 0, None)
+    return out / 'int8'
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', default=None, help='model folder or hf://owner/name (default: the shipped model)')
@@ -36,54 +74,74 @@ def main():
     ap.add_argument('--calls', type=int, default=1000)
     ap.add_argument('--warmup', type=int, default=100)
     ap.add_argument('--repeats', type=int, default=3)
-    ap.add_argument('--batch-size', type=int, default=128)
+    ap.add_argument('--batch-size', type=int, default=None, help='images per onnxruntime call (default: the Predictor\'s)')
+    ap.add_argument('--int8', type=int, default=0, metavar='N', help='also measure a static int8 copy of the model calibrated on N '
+                    'validation images (the model\'s own n_val/val_seed split of train), beside float32, accuracy on all test images')
     ap.add_argument('--json', action='store_true', help='also print the figures as one JSON line')
     a = ap.parse_args()
+    import inspect, tempfile
     from PIL import Image
+    from cifake_nb.core import decide
     from cifake_nb.inference import Predictor
     t = time.perf_counter()
     pred = Predictor(a.model)
     load_s = time.perf_counter() - t
+    bs = a.batch_size or inspect.signature(Predictor.predict_arrays).parameters['batch_size'].default
     pred.predict(np.zeros((32, 32, 3), np.uint8))
     serving_mb = rss_mb('VmHWM')  # peak so far: interpreter + onnxruntime + model + one prediction, before any dataset is loaded
-    from cifake_nb.data import load_cifake, default_source
+    from cifake_nb.data import load_cifake, default_source, train_val_split
     ds = load_cifake(a.source or default_source(), progress=False)
-    imgs = ds.test.images
+    imgs, labels = ds.test.images, ds.test.labels
     data_mb = sum(s.images.nbytes for s in ds.splits.values()) / 2**20
     print(f'model {pred.version} ({pred.info.get("model")}, cam {pred.cam_size}); CPU {cpu_name()}, {os.cpu_count()} cores, '
           f'load average {os.getloadavg()[0]:.1f}; onnxruntime {__import__("onnxruntime").__version__}; model load {load_s * 1e3:.0f} ms')
-
     b = io.BytesIO()
     Image.fromarray(imgs[0]).save(b, 'PNG')
     png = b.getvalue()
-    for _ in range(a.warmup): pred.predict(png)
-    lat = np.empty(a.calls)
-    for i in range(a.calls):
+    models = {'float32': pred}
+    tmp = tempfile.TemporaryDirectory()
+    if a.int8:
+        cfg = pred.info.get('config') or {}
+        _, val = train_val_split(ds.train, int(cfg.get('n_val', 10_000)), int(cfg.get('val_seed', 0)))
+        calib = val.images[np.random.default_rng(0).choice(len(val), min(a.int8, len(val)), replace=False)]
         t = time.perf_counter()
-        pred.predict(png)
-        lat[i] = time.perf_counter() - t
-    lat *= 1e3
-    p50, p99 = np.percentile(lat, 50), np.percentile(lat, 99)
-    print(f'single image (predict on {len(png)}-byte PNG, {a.calls} calls): p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {lat.mean():.2f} ms   [target p50 ≤ 5 ms]')
-
-    ips = {}
-    for threads in sorted({1, pred.batch_threads}):
-        pred.batch_threads, pred._batch = threads, None  # a fresh batch session with this many threads
-        pred.predict_arrays(imgs[:a.batch_size * 2], a.batch_size)
-        best = 1e9
-        for _ in range(a.repeats):
-            t = time.perf_counter()
-            pred.predict_arrays(imgs, a.batch_size)
-            best = min(best, time.perf_counter() - t)
-        ips[threads] = len(imgs) / best
-        print(f'batched (predict_arrays on {len(imgs):,} test images, batch {a.batch_size}, {threads} onnxruntime thread(s)): '
-              f'best of {a.repeats} {best:.2f} s = {ips[threads]:,.0f} images/s   [target ≥ 2,000 images/s]')
+        models['int8'] = Predictor(int8_folder(pred, calib, tmp.name))
+        print(f'int8: static QDQ per channel, calibrated on {len(calib):,} validation images in {time.perf_counter() - t:.1f} s')
+    res = {}
+    for name, m in models.items():
+        lat = latency_ms(m, png, a.calls, a.warmup)
+        r = dict(p50_ms=float(np.percentile(lat, 50)), p99_ms=float(np.percentile(lat, 99)), mean_ms=float(lat.mean()), images_per_s={})
+        for threads in sorted({1, batch_threads_default()}):
+            r['images_per_s'][threads] = throughput(m, imgs, threads, bs, a.repeats)
+        p, _ = m.predict_arrays(imgs, bs)
+        r['test_acc'] = float((decide(p, m.threshold) == labels).mean())
+        r['bytes'] = os.path.getsize(m._onnx)
+        res[name] = r
+        print(f'{name}: single image (predict on a {len(png)}-byte PNG, {a.calls} calls) p50 {r["p50_ms"]:.3f} ms, p99 {r["p99_ms"]:.3f} ms   '
+              f'[target p50 ≤ 0.5 ms]; batched (predict_arrays, p_fake + CAM, {len(imgs):,} test images, batch {bs}, best of {a.repeats}): '
+              + ', '.join(f'{v:,.0f} images/s on {k} thread(s)' for k, v in r['images_per_s'].items())
+              + f'   [target ≥ 5,000 on 2]; test accuracy {100 * r["test_acc"]:.2f}% at threshold {m.threshold:.4f}', flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if 'int8' in res:
+        f, q = res['float32'], res['int8']
+        d = 100 * (q['test_acc'] - f['test_acc'])
+        print('\n| model | file | single p50 (ms) | p99 (ms) | ' + ' | '.join(f'batch, {k} thread(s) (img/s)' for k in f['images_per_s']) + ' | test accuracy |')
+        print('|---|---|---|---|' + '---|' * len(f['images_per_s']) + '---|')
+        for name, r in res.items():
+            print(f'| {name} | {r["bytes"] / 1024:.0f} KiB | {r["p50_ms"]:.3f} | {r["p99_ms"]:.3f} | ' + ' | '.join(f'{v:,.0f}' for v in r['images_per_s'].values())
+                  + f' | {100 * r["test_acc"]:.2f}% |')
+        print(f'\nint8 − float32 test accuracy: {d:+.2f} pp → int8 {"may ship (within 0.1 pp)" if abs(d) <= 0.1 else "does not ship (more than 0.1 pp)"}')
     print(f'peak RSS: {serving_mb:.0f} MB serving (Predictor loaded, one prediction, no dataset); {rss:.0f} MB overall, of which '
           f'{data_mb:.0f} MB are the decoded CIFAKE arrays load_cifake holds; torch imported: {"torch" in sys.modules}')
     if a.json:
-        print(json.dumps(dict(model=pred.version, p50_ms=p50, p99_ms=p99, mean_ms=float(lat.mean()), images_per_s={str(k): v for k, v in ips.items()}, peak_rss_mb=rss, serving_rss_mb=serving_mb,
-                              cores=os.cpu_count(), loadavg=os.getloadavg()[0])))
+        print(json.dumps(dict(model=pred.version, results={k: {**v, 'images_per_s': {str(t): x for t, x in v['images_per_s'].items()}} for k, v in res.items()},
+                              peak_rss_mb=rss, serving_rss_mb=serving_mb, cores=os.cpu_count(), loadavg=os.getloadavg()[0])))
+    tmp.cleanup()
+
+
+def batch_threads_default() -> int:
+    from cifake_nb.inference import batch_threads
+    return batch_threads()
 
 
 if __name__ == '__main__': main()

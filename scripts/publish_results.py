@@ -565,7 +565,11 @@ def results_page(d: dict) -> str:
 
 def write_page(res: Path, d: dict) -> Path:
     p = res / PAGE
-    p.write_text(results_page(d), encoding='utf-8')
+    page = results_page(d)
+    extra = benchmark_sections(res)
+    if extra:  # before "Reproduce", or last on a page with no run yet
+        page = page.replace('\n## Reproduce\n', '\n' + '\n'.join(extra) + '\n## Reproduce\n', 1) if '\n## Reproduce\n' in page else page + '\n' + '\n'.join(extra)
+    p.write_text(page, encoding='utf-8')
     return p
 
 
@@ -725,6 +729,97 @@ def refresh(root=ROOT) -> dict:
     return d
 
 
+BUDGET, PRECISION = 'budget.json', 'precision.json'  # nbs/results/: the benchmarks the Results page shows
+
+
+def publish_budget(dirs: list, root=ROOT) -> dict:
+    """`scripts/bench_budget.py` output folders as nbs/results/budget.json (their rows merged: a later folder's row of the
+    same line, budget and seed replaces an earlier one) and its accuracy-vs-minutes plot; the Results page rewritten."""
+    root = Path(root).resolve()
+    check_committed(root)
+    rows, meta, sources = {}, None, []
+    for d in map(Path, dirs):
+        f = d / 'results.json'
+        if not f.is_file(): raise PublishError(f'{f} is missing: give the folder scripts/bench_budget.py printed (runs/bench_budget-<UTC>)')
+        r = json.loads(f.read_text())
+        if r.get('smoke'): raise PublishError(f'{d}: a --smoke run (tiny synthetic data) is a check of the script, not a result')
+        if meta and r['hardware'] != meta['hardware']:
+            raise PublishError(f"{d} ran on {r['hardware']}, {dirs[0]} on {meta['hardware']}: one table is one machine")
+        meta = meta or r
+        for row in r['rows']:
+            rows[(row['model'], row['budget_min'], row['seed'])] = {**row, 'source': d.name, 'run_dir': portable_path(str(Path(row['run_dir']).resolve()))}
+        code = r.get('code_version')
+        if not code and r['rows']:  # written before results.json named it: the runs' own record
+            mj = Path(r['rows'][0]['run_dir']) / 'model.json'
+            code = json.loads(mj.read_text()).get('code_version') if mj.is_file() else None
+        sources.append(dict(folder=d.name, command=r.get('command') or 'scripts/bench_budget.py', code_version=code, rows=len(r['rows'])))
+    if not rows: raise PublishError('no rows in those folders')
+    res = root / RESULTS
+    (res / FIGURES).mkdir(parents=True, exist_ok=True)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('bench_budget', Path(__file__).resolve().parent / 'bench_budget.py')  # its table and plot
+    bb = importlib.util.module_from_spec(spec); spec.loader.exec_module(bb)
+    merged = sorted(rows.values(), key=lambda x: (list(dict.fromkeys(r['model'] for r in rows.values())).index(x['model']), x['budget_min'], x['seed']))
+    fig = res / FIGURES / 'budget_accuracy_vs_minutes.png'
+    bb.plot(merged, fig, meta['hardware'])
+    out = dict(about='Written by scripts/publish_results.py --budget from scripts/bench_budget.py folders; rendered on the Results page.',
+               hardware=meta['hardware'], torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
+               figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, meta['hardware']), rows=merged)
+    (res / BUDGET).write_text(json.dumps(out, indent=1, ensure_ascii=False) + '\n')
+    _rewrite_page(root)
+    return out
+
+
+def publish_precision(path: Path, root=ROOT) -> dict:
+    "A `scripts/bench_precision.py --out` JSON as nbs/results/precision.json; the Results page rewritten."
+    root = Path(root).resolve()
+    check_committed(root)
+    d = json.loads(Path(path).read_text())
+    if not d.get('rows'): raise PublishError(f'{path}: no rows: is it the --out file of scripts/bench_precision.py?')
+    (root / RESULTS / PRECISION).write_text(json.dumps(d, indent=1) + '\n')
+    _rewrite_page(root)
+    return d
+
+
+def _rewrite_page(root: Path):
+    hp = root / RESULTS / HEADLINE
+    write_page(root / RESULTS, json.loads(hp.read_text()) if hp.exists() else {'runs': {}, 'published': []})
+
+
+def benchmark_sections(res: Path) -> list[str]:
+    "The Results page's benchmark sections, from nbs/results/budget.json and precision.json when they exist."
+    out = []
+    if (res / BUDGET).is_file():
+        b = json.loads((res / BUDGET).read_text())
+        out += ['## Accuracy per training minute, side by side', '',
+                f"Each model trained with its own recipe for a fixed wall-clock budget on the same machine ({b['hardware']}, "
+                f"torch {b.get('torch')}, {b.get('threads')} threads) and data, one run after another; the schedule of every run is fitted "
+                'to its budget (`time_budget_min`), selection is on validation, and each run is scored once on the 20,000 test images '
+                '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
+                '(Adam, lr 1e-3, batch 32, no augmentation: `params/seed_cnn.yaml`); `paper_cnn` and `speednet` use ours (`params/cpu.yaml`).', '',
+                b['table'].split('\n', 2)[2].strip(), '',
+                f"![Test accuracy against training minutes, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
+                '{fig-alt="Test accuracy against training minutes, one line per model"}', '',
+                'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs, {x.get('code_version') or 'code version not recorded'})" for x in b['sources'])
+                + '; published with `python scripts/publish_results.py --budget <folders>`.', '']
+    if (res / PRECISION).is_file():
+        p = json.loads((res / PRECISION).read_text())
+        modes = list(dict.fromkeys(r['mode'] for r in p['rows']))
+        names = dict(fp32='fp32 channels-last', **{'fp32-nchw': 'fp32 (NCHW)', 'bf16': 'bf16 autocast', 'bf16-compile': 'bf16 + torch.compile'})
+        out += ['## Training speed by precision', '',
+                f"Images per second of full training steps (forward, loss, backward, SGD) on batches of {p.get('batch_size', 256)} random 32×32 "
+                f"images, {p.get('steps')} steps after warm-up, on {p['hardware']} (torch {p.get('torch')}, {p.get('threads')} threads, "
+                f"oneDNN bf16 {'supported' if p.get('bf16_supported') else 'not supported'}); × is relative to fp32 channels-last.", '',
+                '| model | ' + ' | '.join(names.get(m, m) for m in modes) + ' |', '|---|' + '---|' * len(modes)]
+        for m in dict.fromkeys(r['model'] for r in p['rows']):
+            rr = {r['mode']: r for r in p['rows'] if r['model'] == m}
+            base = rr.get('fp32', {}).get('img_s')
+            out.append(f'| `{m}` | ' + ' | '.join((f"{rr[k]['img_s']:,.0f}" + (f" ({rr[k]['img_s'] / base:.2f}×)" if base and k != 'fp32' else '')
+                                                  + (f", {rr[k]['warmup_s']:.0f} s compile" if k.endswith('compile') else '')) if k in rr else '—' for k in modes) + ' |')
+        out += ['', f"Made by `{p.get('command')}` ({p.get('code_version')}); published with `python scripts/publish_results.py --precision FILE`.", '']
+    return out
+
+
 def publish_sweep(report: Path, name: str, root=ROOT) -> dict:
     """An executed nbs/sweep_report.ipynb (papermill) as the results page nbs/results/sweep_<name>.ipynb, with the study's
     summary (`<storage>.json`, written by `cifake-run sweep`) beside it as sweep_<name>.json; the sidebar updated."""
@@ -753,6 +848,8 @@ def main(argv=None):
     ap.add_argument('--eval', help='evaluation run folder (runs/eval-...) that evaluated those checkpoints')
     ap.add_argument('--refresh', action='store_true', help='no run folders: re-tidy the published notebooks and rewrite the Results page')
     ap.add_argument('--sweep-report', help='an executed nbs/sweep_report.ipynb: published as nbs/results/sweep_<--name>.ipynb')
+    ap.add_argument('--budget', nargs='+', metavar='DIR', help='scripts/bench_budget.py folders: the accuracy-per-minute table and plot')
+    ap.add_argument('--precision', metavar='JSON', help='a scripts/bench_precision.py --out file: the precision table')
     ap.add_argument('--name', help='results name (default: the training run_name, e.g. cpu)')
     ap.add_argument('--ship', action='store_true', help='also export the model to cifake_nb/assets/default/ (the demo\'s model)')
     ap.add_argument('--allow-subset', action='store_true', help='publish an evaluation on part of the test split (limit_test)')
@@ -762,6 +859,13 @@ def main(argv=None):
         except (PublishError, ValueError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
         print(f"refreshed {len(d.get('runs') or {})} published run(s): nbs/{RESULTS.name}/*.ipynb, nbs/{RESULTS.name}/{PAGE}, nbs/{RESULTS.name}/{FIGURES}/")
         return d
+    if a.budget or a.precision:
+        try:
+            if a.budget: print(publish_budget(a.budget, ROOT)['table'])
+            if a.precision: publish_precision(Path(a.precision), ROOT)
+        except (PublishError, ValueError, OSError, KeyError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
+        print(f'published nbs/{RESULTS.name}/' + ' and '.join(x for x, on in ((BUDGET, a.budget), (PRECISION, a.precision)) if on) + f', nbs/{RESULTS.name}/{PAGE}')
+        return
     if a.sweep_report:
         if not a.name: ap.error('--sweep-report needs --name (the page is nbs/results/sweep_<name>.ipynb)')
         try: d = publish_sweep(Path(a.sweep_report), a.name, ROOT)

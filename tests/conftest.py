@@ -65,3 +65,29 @@ def tiny_folder(tmp_path_factory) -> Path:
             (d / name / Path(path).parent).mkdir(parents=True, exist_ok=True)
             Image.fromarray(im).save(d / name / path)
     return d
+
+
+@pytest.fixture(scope='session')
+def sgd_checkpoint():
+    """A function `(ds, path, seed=0, steps=30, **meta)`: a tiny speednet given `steps` SGD steps on `ds`'s training images,
+    saved at `path` (a run folder's model.safetensors) with the sidecar training writes; `meta` adds to or overrides it."""
+    def make(ds, path, seed: int = 0, steps: int = 30, **meta) -> Path:
+        import torch
+        from cifake_nb.checkpoint import save_checkpoint
+        from cifake_nb.core import LABEL_NAMES, to_input
+        from cifake_nb.models import create_model
+        torch.manual_seed(seed)
+        m = create_model('speednet', widths=[8, 8, 8, 8])
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        x, y = torch.from_numpy(to_input(ds.train.images)), torch.from_numpy(ds.train.labels)
+        for _ in range(steps):
+            b = torch.randint(0, len(y), (64,))
+            loss = torch.nn.functional.cross_entropy(m(x[b]), y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        side = dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), input_size=[32, 32],
+                    data_fingerprint=ds.fingerprint, data_source=ds.source, config=dict(n_val=64, val_seed=0, seed=seed))
+        save_checkpoint(m.eval(), Path(path), {**side, **meta})
+        return Path(path)
+    return make

@@ -16,28 +16,12 @@ def _run(tmp_path, **params):
 
 
 @pytest.fixture(scope='module')
-def tiny(tmp_path_factory, tiny_folder):
+def tiny(tmp_path_factory, tiny_folder, sgd_checkpoint):
     "tiny_cifake() as a Kaggle-style image folder (conftest's tiny_folder), and a checkpoint given a few SGD steps on it (the sidecar training writes)."
-    import torch
-    from cifake_nb.core import LABEL_NAMES, to_input
     from cifake_nb.data import load_cifake
-    from cifake_nb.models import create_model
-    from cifake_nb.train import save_checkpoint
     d = tmp_path_factory.mktemp('tiny')
     ds = load_cifake(tiny_folder, cache_dir=d / 'cache', progress=False)
-    torch.manual_seed(0)
-    m = create_model('speednet', widths=[8, 8, 8, 8])
-    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
-    x, y = torch.from_numpy(to_input(ds.train.images)), torch.from_numpy(ds.train.labels)
-    for i in range(30):
-        b = torch.randint(0, len(y), (64,))
-        loss = torch.nn.functional.cross_entropy(m(x[b]), y[b])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    meta = dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), input_size=[32, 32],
-                data_fingerprint=ds.fingerprint, data_source=ds.source, config=dict(n_val=64, val_seed=0, seed=0))
-    save_checkpoint(m.eval(), d / 'run' / 'model.safetensors', meta)
+    sgd_checkpoint(ds, d / 'run' / 'model.safetensors', seed=0, steps=30)
     return dict(data=str(tiny_folder), ckpt=d / 'run', cache=str(d / 'cache'))
 
 

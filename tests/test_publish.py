@@ -316,3 +316,40 @@ def test_sweep_report_is_published_with_its_summary(project):
     assert "text: 'cpu: sweep'" in (root / 'nbs' / 'sidebar.yml').read_text()
     page = json.loads((root / 'nbs' / 'results' / 'sweep_cpu.ipynb').read_text())
     assert page['cells'][0]['cell_type'] == 'raw' and 'Sweep: cpu' in ''.join(page['cells'][0]['source'])
+
+
+def test_budget_and_precision_benchmarks_are_published_on_the_results_page(project, tmp_path):
+    "scripts/bench_budget.py --smoke for real (seconds), then its folder published: a smoke run is refused as a result, rows merge."
+    root, _, _ = project
+    env = {**__import__('os').environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'bench_budget.py'), '--smoke', '--models', 'seed_cnn', 'speednet', '--runs-dir', str(tmp_path)],
+                       capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (out,) = tmp_path.glob('bench_budget-*')
+    res = json.loads((out / 'results.json').read_text())
+    assert {x['model'] for x in res['rows']} == {'seed_cnn', 'speednet'} and (out / 'accuracy_vs_minutes.png').is_file()
+    assert all(0 <= x['test_acc'] <= 1 and x['used_min'] > 0 for x in res['rows']) and res['code_version'].startswith('cifake_nb')
+    with pytest.raises(pr.PublishError, match='--smoke run'): pr.publish_budget([out], root)
+    real = tmp_path / 'real'
+    real.mkdir()
+    (real / 'results.json').write_text(json.dumps({**res, 'smoke': False}))
+    redo = tmp_path / 'redo'   # a later folder that redid one run: its row wins
+    redo.mkdir()
+    row = {**res['rows'][0], 'test_acc': 0.5}
+    (redo / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'rows': [row]}))
+    b = pr.publish_budget([real, redo], root)
+    assert len(b['rows']) == len(res['rows']) and [x['test_acc'] for x in b['rows'] if x['source'] == 'redo'] == [0.5]
+    assert (root / 'nbs' / 'results' / 'figures' / 'budget_accuracy_vs_minutes.png').is_file()
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'hardware': 'NVIDIA H200'}))
+    with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([real, other], root)
+    prec = tmp_path / 'precision.json'
+    prec.write_text(json.dumps(dict(hardware='AMD EPYC (2 cores)', torch='2.x', threads=2, bf16_supported=True, steps=30, command='scripts/bench_precision.py',
+                                    code_version='cifake_nb 0.1.0', rows=[dict(model='speednet', mode='fp32', img_s=800.0, warmup_s=1.0),
+                                                                          dict(model='speednet', mode='bf16', img_s=1600.0, warmup_s=1.0)])))
+    pr.publish_precision(prec, root)
+    page = (root / 'nbs' / 'results' / 'index.qmd').read_text()
+    assert '## Accuracy per training minute, side by side' in page and '(budget_accuracy_vs_minutes.png)' not in page
+    assert 'figures/budget_accuracy_vs_minutes.png' in page and '| `seed_cnn` |' in page and '| `speednet` |' in page
+    assert '## Training speed by precision' in page and '1,600 (2.00×)' in page and page.index('## Accuracy per') < page.index('## Training speed')

@@ -11,32 +11,15 @@ NB = ROOT / 'nbs' / 'evaluate_recipes.ipynb'
 
 
 @pytest.fixture(scope='module')
-def tiny(tmp_path_factory, tiny_folder):
+def tiny(tmp_path_factory, tiny_folder, sgd_checkpoint):
     "tiny_cifake() as an image folder, and four run folders (clean seeds 0, 1, 2; robust seed 0) of a few SGD steps each."
-    import torch
-    from cifake_nb.core import LABEL_NAMES, to_input
     from cifake_nb.data import load_cifake
-    from cifake_nb.models import create_model
-    from cifake_nb.checkpoint import save_checkpoint
     d = tmp_path_factory.mktemp('recipes')
     ds = load_cifake(tiny_folder, cache_dir=d / 'cache', progress=False)
-    x, y = torch.from_numpy(to_input(ds.train.images)), torch.from_numpy(ds.train.labels)
     runs = {}
     for recipe, seed in (('clean', 0), ('clean', 1), ('robust', 0), ('clean', 2)):
-        torch.manual_seed(seed)
-        m = create_model('speednet', widths=[8, 8, 8, 8])
-        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
-        for _ in range(20):
-            b = torch.randint(0, len(y), (64,))
-            loss = torch.nn.functional.cross_entropy(m(x[b]), y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
         run = d / f'{recipe}_s{seed}'
-        meta = dict(model='speednet', model_kwargs={'widths': [8, 8, 8, 8]}, label_names=list(LABEL_NAMES), input_size=[32, 32],
-                    data_fingerprint=ds.fingerprint, data_source=ds.source, config=dict(n_val=64, val_seed=0, seed=seed),
-                    metrics=dict(val_acc=0.6 + seed / 100, epoch=1))
-        save_checkpoint(m.eval(), run / 'model.safetensors', meta)
+        sgd_checkpoint(ds, run / 'model.safetensors', seed, steps=20, metrics=dict(val_acc=0.6 + seed / 100, epoch=1))
         (run / 'metrics.jsonl').write_text(json.dumps(dict(epoch=1, train_seconds=1.5 + seed)) + '\n')
         runs[f'{recipe}{seed}'] = str(run)
     return dict(data=str(tiny_folder), runs=runs, root=d)

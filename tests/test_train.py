@@ -41,6 +41,8 @@ def test_papermill_smoke_run_learns(tmp_path, root, data_dir, capfd):
     accs = [json.loads((r / 'summary.json').read_text())['best']['val_acc'] for r in (*s0, *s1)]
     assert d['n'] == 2 and d['metrics']['val_acc']['values'] == accs and abs(d['metrics']['val_acc']['mean'] - sum(accs) / 2) < 1e-12
     assert [json.loads((r / 'model.json').read_text())['config']['seed'] for r in (*s0, *s1)] == [0, 1]
+    groups = {json.loads((r / 'model.json').read_text())['config']['wandb_group'] for r in (*s0, *s1)}
+    assert len(groups) == 1 and groups.pop().startswith('smoke-seeds-'), 'the seeds of one command share one W&B group'
     assert '| `val_acc` |' in (summ / 'summary.md').read_text()
 
 
