@@ -26,6 +26,14 @@ PLAN_MODELS = {'seed_cnn': ('params/seed_cnn.yaml', {}), 'paper_cnn': ('params/c
                'speednet': ('params/cpu.yaml', {})}
 
 
+def cpu_isa(torch) -> str:
+    "The vector instructions training can use here, as the table names them: 'AVX-512 + BF16 (bf16 autocast)' or 'AVX2, no bf16 (fp32)'."
+    flags = next((l.split(':', 1)[1].split() for l in open('/proc/cpuinfo') if l.startswith('flags')), []) if os.path.exists('/proc/cpuinfo') else []
+    vec = 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'no AVX2'
+    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return f'{vec} + BF16 (bf16 autocast)' if bf16 else f'{vec}, no bf16 (cpu_amp falls back to fp32)'
+
+
 def plan(models, budgets, ours_extra, seeds_at, n_seeds):
     "The (model, budget in minutes, seed) runs, in the order they run."
     out = []
@@ -86,6 +94,8 @@ def main(argv=None):
     ds = tiny_cifake() if a.smoke else load_cifake(default_source(), progress=False)
     out = new_run_folder(Path(a.runs_dir), 'bench_budget')
     hardware = hardware_name(torch.device('cpu'))
+    isa = cpu_isa(torch)
+    print(f'{hardware}: {isa}', flush=True)
     import yaml
     from cifake_nb.checkpoint import code_version
     sets = {k: yaml.safe_load(v) for k, v in a.p}
@@ -109,11 +119,12 @@ def main(argv=None):
                          run_dir=res['run_dir']))
         print(f"[{i + 1}/{len(runs)}] {m} {b:g} min seed {seed}: test {100 * acc:.2f}% (val {100 * res['best']['val_acc']:.2f}%), "
               f"{tb['used_min']:.2f} min used, {rows[-1]['epochs_done']:.1f} epochs", flush=True)
-        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, code_version=code_version(), command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
+        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, isa=isa, code_version=code_version(), command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
                                                           threads=torch.get_num_threads(), cpu_count=os.cpu_count(), smoke=a.smoke, rows=rows), indent=1))
-    (out / 'table.md').write_text(table_md(rows, hardware))
-    plot(rows, out / 'accuracy_vs_minutes.png', hardware)
-    print(table_md(rows, hardware))
+    hw = f"{hardware}, {isa.split(' (')[0]}"
+    (out / 'table.md').write_text(table_md(rows, hw))
+    plot(rows, out / 'accuracy_vs_minutes.png', hw)
+    print(table_md(rows, hw))
     return out
 
 

@@ -743,8 +743,8 @@ def publish_budget(dirs: list, root=ROOT) -> dict:
         if not f.is_file(): raise PublishError(f'{f} is missing: give the folder scripts/bench_budget.py printed (runs/bench_budget-<UTC>)')
         r = json.loads(f.read_text())
         if r.get('smoke'): raise PublishError(f'{d}: a --smoke run (tiny synthetic data) is a check of the script, not a result')
-        if meta and r['hardware'] != meta['hardware']:
-            raise PublishError(f"{d} ran on {r['hardware']}, {dirs[0]} on {meta['hardware']}: one table is one machine")
+        if meta and (r['hardware'], r.get('isa')) != (meta['hardware'], meta.get('isa')):
+            raise PublishError(f"{d} ran on {r['hardware']} ({r.get('isa')}), {dirs[0]} on {meta['hardware']} ({meta.get('isa')}): one table is one machine")
         meta = meta or r
         for row in r['rows']:
             rows[(row['model'], row['budget_min'], row['seed'])] = {**row, 'source': d.name, 'run_dir': portable_path(str(Path(row['run_dir']).resolve()))}
@@ -761,10 +761,11 @@ def publish_budget(dirs: list, root=ROOT) -> dict:
     bb = importlib.util.module_from_spec(spec); spec.loader.exec_module(bb)
     merged = sorted(rows.values(), key=lambda x: (list(dict.fromkeys(r['model'] for r in rows.values())).index(x['model']), x['budget_min'], x['seed']))
     fig = res / FIGURES / 'budget_accuracy_vs_minutes.png'
-    bb.plot(merged, fig, meta['hardware'])
+    hw = meta['hardware'] + (f", {meta['isa'].split(' (')[0]}" if meta.get('isa') else '')
+    bb.plot(merged, fig, hw)
     out = dict(about='Written by scripts/publish_results.py --budget from scripts/bench_budget.py folders; rendered on the Results page.',
-               hardware=meta['hardware'], torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
-               figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, meta['hardware']), rows=merged)
+               hardware=meta['hardware'], isa=meta.get('isa'), torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
+               figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, hw), rows=merged)
     (res / BUDGET).write_text(json.dumps(out, indent=1, ensure_ascii=False) + '\n')
     _rewrite_page(root)
     return out
@@ -792,7 +793,8 @@ def benchmark_sections(res: Path) -> list[str]:
     if (res / BUDGET).is_file():
         b = json.loads((res / BUDGET).read_text())
         out += ['## Accuracy per training minute, side by side', '',
-                f"Each model trained with its own recipe for a fixed wall-clock budget on the same machine ({b['hardware']}, "
+                f"Each model trained with its own recipe for a fixed wall-clock budget on the same machine ({b['hardware']}"
+                + (f", {b['isa']}" if b.get('isa') else '') + ", "
                 f"torch {b.get('torch')}, {b.get('threads')} threads) and data, one run after another; the schedule of every run is fitted "
                 'to its budget (`time_budget_min`), selection is on validation, and each run is scored once on the 20,000 test images '
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
