@@ -746,6 +746,8 @@ def publish_budget(dirs: list, root=ROOT) -> dict:
         if meta and (r['hardware'], r.get('isa')) != (meta['hardware'], meta.get('isa')):
             raise PublishError(f"{d} ran on {r['hardware']} ({r.get('isa')}), {dirs[0]} on {meta['hardware']} ({meta.get('isa')}): one table is one machine")
         meta = meta or r
+        if any(row.get('scored') != 'selected checkpoint' for row in r['rows']):
+            raise PublishError(f'{d}: rows scored on the last step\'s weights, not the selected checkpoint: run scripts/bench_budget.py --rescore {d} first')
         for row in r['rows']:
             rows[(row['model'], row['budget_min'], row['seed'])] = {**row, 'source': d.name, 'run_dir': portable_path(str(Path(row['run_dir']).resolve()))}
         code = r.get('code_version')

@@ -329,7 +329,15 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     res = json.loads((out / 'results.json').read_text())
     assert {x['model'] for x in res['rows']} == {'seed_cnn', 'speednet'} and (out / 'accuracy_vs_minutes.png').is_file()
     assert all(0 <= x['test_acc'] <= 1 and x['used_min'] > 0 for x in res['rows']) and res['code_version'].startswith('cifake_nb')
+    assert all(x['scored'] == 'selected checkpoint' for x in res['rows']), 'judged on the epoch validation picked'
     with pytest.raises(pr.PublishError, match='--smoke run'): pr.publish_budget([out], root)
+    old = tmp_path / 'old'   # a folder scored on the last step's weights (before --rescore existed): re-scored from its checkpoints
+    old.mkdir()
+    (old / 'results.json').write_text(json.dumps({**res, 'rows': [{k: v for k, v in x.items() if k != 'scored'} | {'test_acc': 0.123} for x in res['rows']]}))
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'bench_budget.py'), '--smoke', '--rescore', str(old)], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    again = json.loads((old / 'results.json').read_text())['rows']
+    assert [x['test_acc'] for x in again] == [x['test_acc'] for x in res['rows']] and {x['test_acc_final'] for x in again} == {0.123}
     real = tmp_path / 'real'
     real.mkdir()
     (real / 'results.json').write_text(json.dumps({**res, 'smoke': False}))
@@ -344,6 +352,8 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     other.mkdir()
     (other / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'hardware': 'NVIDIA H200'}))
     with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([real, other], root)
+    (other / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'rows': [{**row, 'scored': 'last step'}]}))
+    with pytest.raises(pr.PublishError, match='--rescore'): pr.publish_budget([other], root)
     prec = tmp_path / 'precision.json'
     prec.write_text(json.dumps(dict(hardware='AMD EPYC (2 cores)', torch='2.x', threads=2, bf16_supported=True, steps=30, command='scripts/bench_precision.py',
                                     code_version='cifake_nb 0.1.0', rows=[dict(model='speednet', mode='fp32', img_s=800.0, warmup_s=1.0),
