@@ -756,6 +756,7 @@ def publish_budget(dirs: list, root=ROOT) -> dict:
             code = json.loads(mj.read_text()).get('code_version') if mj.is_file() else None
         sources.append(dict(folder=d.name, command=r.get('command') or 'scripts/bench_budget.py', code_version=code, rows=len(r['rows'])))
     if not rows: raise PublishError('no rows in those folders')
+    for x in sources: x['rows_used'] = sum(r['source'] == x['folder'] for r in rows.values())
     res = root / RESULTS
     (res / FIGURES).mkdir(parents=True, exist_ok=True)
     import importlib.util
@@ -804,7 +805,8 @@ def benchmark_sections(res: Path) -> list[str]:
                 b['table'].split('\n', 2)[2].strip(), '',
                 f"![Test accuracy against training minutes, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
                 '{fig-alt="Test accuracy against training minutes, one line per model"}', '',
-                'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs, {x.get('code_version') or 'code version not recorded'})" for x in b['sources'])
+                'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs" + (f", {x['rows_used']} shown, the others redone by a later command" if x.get('rows_used', x['rows']) < x['rows'] else '')
+                                 + f", {x.get('code_version') or 'code version not recorded'})" for x in b['sources'])
                 + '; published with `python scripts/publish_results.py --budget <folders>`.', '']
     if (res / PRECISION).is_file():
         p = json.loads((res / PRECISION).read_text())
