@@ -82,7 +82,7 @@ def main():
     import inspect, tempfile
     from PIL import Image
     from cifake_nb.core import decide
-    from cifake_nb.inference import Predictor
+    from cifake_nb.inference import Predictor, batch_threads
     t = time.perf_counter()
     pred = Predictor(a.model)
     load_s = time.perf_counter() - t
@@ -111,7 +111,7 @@ def main():
     for name, m in models.items():
         lat = latency_ms(m, png, a.calls, a.warmup)
         r = dict(p50_ms=float(np.percentile(lat, 50)), p99_ms=float(np.percentile(lat, 99)), mean_ms=float(lat.mean()), images_per_s={})
-        for threads in sorted({1, batch_threads_default()}):
+        for threads in sorted({1, batch_threads()}):
             r['images_per_s'][threads] = throughput(m, imgs, threads, bs, a.repeats)
         p, _ = m.predict_arrays(imgs, bs)
         r['test_acc'] = float((decide(p, m.threshold) == labels).mean())
@@ -137,11 +137,6 @@ def main():
         print(json.dumps(dict(model=pred.version, results={k: {**v, 'images_per_s': {str(t): x for t, x in v['images_per_s'].items()}} for k, v in res.items()},
                               peak_rss_mb=rss, serving_rss_mb=serving_mb, cores=os.cpu_count(), loadavg=os.getloadavg()[0])))
     tmp.cleanup()
-
-
-def batch_threads_default() -> int:
-    from cifake_nb.inference import batch_threads
-    return batch_threads()
 
 
 if __name__ == '__main__': main()
