@@ -16,7 +16,7 @@ from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, r
 # %% auto #0
 __all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image', 'default_model_dir',
            'hub_model_dir', 'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam',
-           'Prediction', 'batch_threads', 'list_images', 'Predictor']
+           'Prediction', 'batch_threads', 'batch_spin', 'list_images', 'Predictor']
 
 # %% ../nbs/07_inference.ipynb #1e8f472f
 MAX_BYTES = 20 * 2**20  # largest encoded image accepted, bytes (20 MiB)
@@ -263,13 +263,19 @@ def batch_threads() -> int:
     if not v.isdigit() or int(v) < 1: raise ValueError(f'CIFAKE_ORT_THREADS={v!r}: expected a whole number of threads ≥ 1')
     return int(v)
 
+def batch_spin() -> bool:
+    "Whether the batch session's threads spin-wait between work items: `$CIFAKE_ORT_SPIN` (`1` or `0`), else no."
+    v = os.environ.get('CIFAKE_ORT_SPIN', '').strip()
+    if v not in ('', '0', '1'): raise ValueError(f'CIFAKE_ORT_SPIN={v!r}: expected 1 (spin) or 0 (block)')
+    return v == '1'
+
 # %% ../nbs/07_inference.ipynb #08151738
-def _session(path: Path, threads: int, providers) -> ort.InferenceSession:
-    "An onnxruntime session with `threads` intra-op threads, full graph optimisation and no spinning threads."
+def _session(path: Path, threads: int, providers, spin: bool = False) -> ort.InferenceSession:
+    "An onnxruntime session with `threads` intra-op threads, full graph optimisation, threads spinning only if `spin`."
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry('session.intra_op.allow_spinning', '0')  # idle threads do not burn a shared CPU
+    so.add_session_config_entry('session.intra_op.allow_spinning', '1' if spin else '0')  # not spinning: idle threads do not burn a shared CPU
     so.log_severity_level = 3
     try: return ort.InferenceSession(str(path), so, providers=providers or ['CPUExecutionProvider'])
     except Exception as e: raise ModelError(f'onnxruntime cannot load {path}: {type(e).__name__}: {str(e)[:300]}') from None
@@ -303,7 +309,7 @@ class Predictor:
         self.version, self.band, self.providers = self.model_info.version, band, providers
         self.temperature, self.threshold = self.model_info.temperature, self.model_info.threshold
         self.label_names = tuple(self.model_info.label_names)
-        self._single, self._batch, self.batch_threads = _session(self._onnx, 1, providers), None, batch_threads()
+        self._single, self._batch, self.batch_threads, self.batch_spin = _session(self._onnx, 1, providers), None, batch_threads(), batch_spin()
         ins, outs = [i.name for i in self._single.get_inputs()], [o.name for o in self._single.get_outputs()]
         if ins != ['image'] or not {'logits', 'cam'} <= set(outs):
             raise ModelError(f'{self._onnx} has inputs {ins} and outputs {outs}; expected input image and outputs logits, cam (a cifake_nb.export model)')
@@ -313,7 +319,7 @@ class Predictor:
     def __repr__(self): return f'Predictor({self.version!r}, threshold={self.threshold}, temperature={self.temperature}, band={self.band}, from {self.source!r})'
 
     def _batch_session(self) -> ort.InferenceSession:
-        if self._batch is None: self._batch = self._single if self.batch_threads == 1 else _session(self._onnx, self.batch_threads, self.providers)
+        if self._batch is None: self._batch = self._single if self.batch_threads == 1 else _session(self._onnx, self.batch_threads, self.providers, self.batch_spin)
         return self._batch
 
     def predict_arrays(self, images_uint8_nhwc: np.ndarray,  # uint8 [N, 32, 32, 3] (or one [32, 32, 3])

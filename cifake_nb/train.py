@@ -25,10 +25,11 @@ __all__ = ['TRAIN_RANGES', 'TrainConfig', 'config_from_globals', 'limit_split', 
            'EMA', 'lr_factor', 'make_optimizer', 'StepPlan', 'make_scheduler', 'dist_info', 'setup_distributed',
            'average_buffers', 'pick_device', 'seed_everything', 'hardware_name', 'autocast_for', 'build_model',
            'wrap_model', 'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup', 'setup', 'Progress',
-           'start_progress', 'train_step', 'degrade_seed', 'progress_line', 'agree_min', 'train_one_epoch', 'validate',
-           'epoch_record', 'TrainingDiverged', 'check_finite', 'selection_rule', 'select_score', 'run_meta',
-           'keep_if_best', 'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history',
-           'train', 'finish', 'parse_overrides', 'read_params', 'params_name', 'old_option_error', 'cli', 'main']
+           'start_progress', 'train_step', 'degrade_seed', 'planned_epochs', 'progress_line', 'agree_min',
+           'train_one_epoch', 'validate', 'epoch_record', 'TrainingDiverged', 'check_finite', 'selection_rule',
+           'select_score', 'run_meta', 'keep_if_best', 'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run',
+           'make_sinks', 'plot_history', 'train', 'finish', 'parse_overrides', 'read_params', 'params_name',
+           'old_option_error', 'cli', 'main']
 
 # %% ../nbs/02_train.ipynb #c90d9ae9
 TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
@@ -464,13 +465,20 @@ def degrade_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
     "The seed of one batch's degradation: distinct for every (seed, epoch, batch, rank), the same on a resumed run."
     return ((seed * 100_003 + epoch) * 1_000_003 + batch) * 1024 + rank
 
+# %% ../nbs/02_train.ipynb #431224d3
+def planned_epochs(epochs: int, plan=None) -> tuple[float, str]:
+    "The epochs a run will do, and how a progress line shows them: `epochs`, or for a time budget its plan's (`~6`), not the ceiling."
+    if plan is None or not plan.budgeted: return float(epochs), str(epochs)
+    n = plan.total / plan.steps_per_epoch
+    return n, f'~{math.ceil(n)}'
+
 # %% ../nbs/02_train.ipynb #a8276db3
 def progress_line(s: TrainSetup, epoch: int, i: int, seen: int, elapsed: float) -> str:
     "A line for long epochs: step, images/s over all ranks, and the training time left at that rate."
     n, cfg = len(s.batches), s.cfg
     rate = seen * s.world / elapsed
     left = (s.sched.plan.total - (epoch * n + i + 1)) * cfg.batch_size / rate  # steps left in the plan
-    return f'  epoch {epoch + 1}/{cfg.epochs} step {i + 1}/{n}  {rate:,.0f} img/s  ETA {int(left // 60)}:{int(left % 60):02d} (training only)'
+    return f'  epoch {epoch + 1}/{planned_epochs(cfg.epochs, s.sched.plan)[1]} step {i + 1}/{n}  {rate:,.0f} img/s  ETA {int(left // 60)}:{int(left % 60):02d} (training only)'
 
 # %% ../nbs/02_train.ipynb #ca040681
 def agree_min(s: TrainSetup):
@@ -494,7 +502,7 @@ def train_one_epoch(s: TrainSetup, p: Progress, epoch: int) -> dict:
     t0 = last_note = time.perf_counter()
     mark = (p.step, t0)  # in-epoch refits measure the throughput since the last fit (or this epoch's start)
     loss_sum, correct, seen = torch.zeros((), device=s.device), torch.zeros((), device=s.device), 0
-    bar = tqdm(s.batches, total=len(s.batches), desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and s.main), leave=False)
+    bar = tqdm(s.batches, total=len(s.batches), desc=f'epoch {epoch + 1}/{planned_epochs(cfg.epochs, s.sched.plan)[1]}', disable=not (cfg.progress and s.main), leave=False)
     for i, (x, y) in enumerate(bar):
         if i < skip: continue  # resumed mid-epoch: these batches were done before
         loss, out, y = train_step(s, x, y, gen.manual_seed(degrade_seed(cfg.seed, epoch, i, s.rank)) if gen is not None else None)
@@ -596,20 +604,21 @@ class JsonlSink:
     def close(self, summary: dict): pass
 
 # %% ../nbs/02_train.ipynb #a870321c
-def eta(history: list[dict], epochs: int) -> str:
-    "Time left at the mean epoch time so far (with validation), as `m:ss`."
-    left = (epochs - history[-1]['epoch']) * sum(h['epoch_seconds'] for h in history) / len(history)
+def eta(history: list[dict], epochs: float) -> str:
+    "Time left at the mean epoch time so far (with validation), as `m:ss`; `epochs` may be fractional (a budget's plan)."
+    left = max(0.0, (epochs - history[-1]['epoch']) * sum(h['epoch_seconds'] for h in history) / len(history))
     return f'{int(left // 60)}:{int(left % 60):02d}'
 
 # %% ../nbs/02_train.ipynb #e737897a
 class StdoutSink:
     "Prints one line per epoch: losses, accuracies (degraded too, when scored), throughput, time and ETA."
-    def __init__(self, epochs: int): self.epochs = epochs
+    def __init__(self, epochs: int, plan=None): self.epochs, self.plan = epochs, plan  # plan: a budgeted run's StepPlan (refitted as it runs)
     def log(self, rec: dict, history: list):
         deg = f" degraded {100 * rec['val_acc_degraded']:.2f}%" if 'val_acc_degraded' in rec else ''
-        print(f"epoch {rec['epoch']:>3}/{self.epochs}  train loss {rec['train_loss']:.4f} acc {100 * rec['train_acc']:.2f}%  "
+        n, shown = planned_epochs(self.epochs, self.plan)
+        print(f"epoch {rec['epoch']:>3}/{shown}  train loss {rec['train_loss']:.4f} acc {100 * rec['train_acc']:.2f}%  "
               f"val loss {rec['val_loss']:.4f} acc {100 * rec['val_acc']:.2f}%{deg}  {rec['images_per_second']:,.0f} img/s  "
-              f"{rec['epoch_seconds']:.1f} s  ETA {eta(history, self.epochs)}", flush=True)
+              f"{rec['epoch_seconds']:.1f} s  ETA {eta(history, n)}", flush=True)
     def close(self, summary: dict): pass
 
 # %% ../nbs/02_train.ipynb #a76cc9b0
@@ -643,7 +652,7 @@ def make_sinks(s: TrainSetup) -> list:
     "The sinks of rank 0: `metrics.jsonl`, W&B (unless disabled or unavailable), stdout; none on the other ranks."
     if not s.main: return []
     wb = wandb_run(s.cfg, s.run_dir)
-    return [JsonlSink(s.run_dir / 'metrics.jsonl'), *([WandbSink(wb)] if wb else []), StdoutSink(s.cfg.epochs)]
+    return [JsonlSink(s.run_dir / 'metrics.jsonl'), *([WandbSink(wb)] if wb else []), StdoutSink(s.cfg.epochs, s.sched.plan)]
 
 # %% ../nbs/02_train.ipynb #6e10a933
 def plot_history(history: list[dict], path=None):

@@ -4,7 +4,8 @@ Run by hand (not in the tests): `.venv/bin/python scripts/bench_predictor.py [--
 - latency: `Predictor.predict` on the PNG bytes of one 32×32 CIFAKE test image (decode + model + heatmap),
   `--calls` calls after `--warmup` calls; p50 / p99 / mean in milliseconds   [target p50 ≤ 0.5 ms on 2 cores]
 - throughput: `Predictor.predict_arrays` (p_fake and CAM) on all 20,000 decoded test images, best of `--repeats`, with
-  one onnxruntime thread and with the Predictor's default (one per core, or $CIFAKE_ORT_THREADS)   [target ≥ 5,000 images/s]
+  one onnxruntime thread, with the Predictor's default (one per core, or $CIFAKE_ORT_THREADS) and with those threads spinning
+  between work items ($CIFAKE_ORT_SPIN=1)   [target ≥ 5,000 images/s]
 - `--int8 N`: the same for a static int8 copy (calibrated on N validation images), with both models' test accuracy at
   the model's threshold: int8 ships only if it is within 0.1 pp of float32.
 - peak RSS of this process (which imports no torch): serving footprint before the dataset is loaded, and overall.
@@ -43,9 +44,10 @@ def latency_ms(pred, png: bytes, calls: int, warmup: int) -> np.ndarray:
     return lat * 1e3
 
 
-def throughput(pred, imgs: np.ndarray, threads: int, batch_size: int, repeats: int) -> float:
-    "Images per second of `predict_arrays` (p_fake and CAM) on `imgs` with `threads` onnxruntime threads, best of `repeats`."
-    pred.batch_threads, pred._batch = threads, None  # a fresh batch session with this many threads
+def throughput(pred, imgs: np.ndarray, threads: int, batch_size: int, repeats: int, spin: bool = False) -> float:
+    """Images per second of `predict_arrays` (p_fake and CAM) on `imgs` with `threads` onnxruntime threads (spin-waiting
+    between work items if `spin`, as `$CIFAKE_ORT_SPIN=1` makes them), best of `repeats`."""
+    pred.batch_threads, pred.batch_spin, pred._batch = threads, spin, None  # a fresh batch session with these settings
     pred.predict_arrays(imgs[:batch_size * 2], batch_size)
     best = 1e9
     for _ in range(repeats):
@@ -112,20 +114,21 @@ def main():
         lat = latency_ms(m, png, a.calls, a.warmup)
         r = dict(p50_ms=float(np.percentile(lat, 50)), p99_ms=float(np.percentile(lat, 99)), mean_ms=float(lat.mean()), images_per_s={})
         for threads in sorted({1, batch_threads()}):
-            r['images_per_s'][threads] = throughput(m, imgs, threads, bs, a.repeats)
+            r['images_per_s'][f'{threads} thread' + 's' * (threads > 1)] = throughput(m, imgs, threads, bs, a.repeats)
+        if batch_threads() > 1: r['images_per_s'][f'{batch_threads()} threads, spinning'] = throughput(m, imgs, batch_threads(), bs, a.repeats, spin=True)
         p, _ = m.predict_arrays(imgs, bs)
         r['test_acc'] = float((decide(p, m.threshold) == labels).mean())
         r['bytes'] = os.path.getsize(m._onnx)
         res[name] = r
         print(f'{name}: single image (predict on a {len(png)}-byte PNG, {a.calls} calls) p50 {r["p50_ms"]:.3f} ms, p99 {r["p99_ms"]:.3f} ms   '
               f'[target p50 ≤ 0.5 ms]; batched (predict_arrays, p_fake + CAM, {len(imgs):,} test images, batch {bs}, best of {a.repeats}): '
-              + ', '.join(f'{v:,.0f} images/s on {k} thread(s)' for k, v in r['images_per_s'].items())
+              + ', '.join(f'{v:,.0f} images/s on {k}' for k, v in r['images_per_s'].items())
               + f'   [target ≥ 5,000 on 2]; test accuracy {100 * r["test_acc"]:.2f}% at threshold {m.threshold:.4f}', flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if 'int8' in res:
         f, q = res['float32'], res['int8']
         d = 100 * (q['test_acc'] - f['test_acc'])
-        print('\n| model | file | single p50 (ms) | p99 (ms) | ' + ' | '.join(f'batch, {k} thread(s) (img/s)' for k in f['images_per_s']) + ' | test accuracy |')
+        print('\n| model | file | single p50 (ms) | p99 (ms) | ' + ' | '.join(f'batch, {k} (img/s)' for k in f['images_per_s']) + ' | test accuracy |')
         print('|---|---|---|---|' + '---|' * len(f['images_per_s']) + '---|')
         for name, r in res.items():
             print(f'| {name} | {r["bytes"] / 1024:.0f} KiB | {r["p50_ms"]:.3f} | {r["p99_ms"]:.3f} | ' + ' | '.join(f'{v:,.0f}' for v in r['images_per_s'].values())

@@ -732,19 +732,27 @@ def refresh(root=ROOT) -> dict:
 BUDGET, PRECISION = 'budget.json', 'precision.json'  # nbs/results/: the benchmarks the Results page shows
 
 
-def publish_budget(dirs: list, root=ROOT) -> dict:
+def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
     """`scripts/bench_budget.py` output folders as nbs/results/budget.json (their rows merged: a later folder's row of the
-    same line, budget and seed replaces an earlier one) and its accuracy-vs-minutes plot; the Results page rewritten."""
+    same line, budget and seed replaces an earlier one) and its accuracy-vs-minutes plot; the Results page rewritten.
+    `extend`: start from the published budget.json's rows (same machine only), for runs added after the folders are gone."""
     root = Path(root).resolve()
     check_committed(root)
-    rows, meta, sources = {}, None, []
+    rows, meta, sources, first = {}, None, [], str(dirs[0]) if dirs else ''
+    if extend:
+        pub = root / RESULTS / BUDGET
+        if not pub.is_file(): raise PublishError(f'--extend: there is no published {pub.relative_to(root)} to extend; publish folders without --extend')
+        b = json.loads(pub.read_text())
+        meta, first = dict(hardware=b['hardware'], isa=b.get('isa'), torch=b.get('torch'), threads=b.get('threads')), f'the published {BUDGET}'
+        rows = {(r['model'], r['budget_min'], r['seed']): r for r in b['rows']}
+        sources = [{k: v for k, v in x.items() if k != 'rows_used'} for x in b.get('sources') or []]
     for d in map(Path, dirs):
         f = d / 'results.json'
         if not f.is_file(): raise PublishError(f'{f} is missing: give the folder scripts/bench_budget.py printed (runs/bench_budget-<UTC>)')
         r = json.loads(f.read_text())
         if r.get('smoke'): raise PublishError(f'{d}: a --smoke run (tiny synthetic data) is a check of the script, not a result')
         if meta and (r['hardware'], r.get('isa')) != (meta['hardware'], meta.get('isa')):
-            raise PublishError(f"{d} ran on {r['hardware']} ({r.get('isa')}), {dirs[0]} on {meta['hardware']} ({meta.get('isa')}): one table is one machine")
+            raise PublishError(f"{d} ran on {r['hardware']} ({r.get('isa')}), {first} on {meta['hardware']} ({meta.get('isa')}): one table is one machine")
         meta = meta or r
         if any(row.get('scored') != 'selected checkpoint' for row in r['rows']):
             raise PublishError(f'{d}: rows scored on the last step\'s weights, not the selected checkpoint: run scripts/bench_budget.py --rescore {d} first')
@@ -855,6 +863,7 @@ def main(argv=None):
     ap.add_argument('--refresh', action='store_true', help='no run folders: re-tidy the published notebooks and rewrite the Results page')
     ap.add_argument('--sweep-report', help='an executed nbs/sweep_report.ipynb: published as nbs/results/sweep_<--name>.ipynb')
     ap.add_argument('--budget', nargs='+', metavar='DIR', help='scripts/bench_budget.py folders: the accuracy-per-minute table and plot')
+    ap.add_argument('--extend', action='store_true', help='with --budget: add the folders\' rows to the published table (same machine) instead of replacing it')
     ap.add_argument('--precision', metavar='JSON', help='a scripts/bench_precision.py --out file: the precision table')
     ap.add_argument('--name', help='results name (default: the training run_name, e.g. cpu)')
     ap.add_argument('--ship', action='store_true', help='also export the model to cifake_nb/assets/default/ (the demo\'s model)')
@@ -867,7 +876,7 @@ def main(argv=None):
         return d
     if a.budget or a.precision:
         try:
-            if a.budget: print(publish_budget(a.budget, ROOT)['table'])
+            if a.budget: print(publish_budget(a.budget, ROOT, a.extend)['table'])
             if a.precision: publish_precision(Path(a.precision), ROOT)
         except (PublishError, ValueError, OSError, KeyError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
         print(f'published nbs/{RESULTS.name}/' + ' and '.join(x for x, on in ((BUDGET, a.budget), (PRECISION, a.precision)) if on) + f', nbs/{RESULTS.name}/{PAGE}')

@@ -352,6 +352,14 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     other.mkdir()
     (other / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'hardware': 'NVIDIA H200'}))
     with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([real, other], root)
+    more = tmp_path / 'more'   # --extend: rows added to the published table after its folders are gone; a new seed joins, another machine is refused
+    more.mkdir()
+    (more / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'rows': [{**res['rows'][0], 'seed': 7, 'test_acc': 0.25}]}))
+    e = pr.publish_budget([more], root, extend=True)
+    assert len(e['rows']) == len(res['rows']) + 1 and [x['test_acc'] for x in e['rows'] if x['seed'] == 7] == [0.25]
+    assert [x['test_acc'] for x in e['rows'] if x['source'] == 'redo'] == [0.5] and [x['folder'] for x in e['sources']] == ['real', 'redo', 'more']
+    assert '(3 seeds)' in e['table'] and json.loads((root / 'nbs' / 'results' / 'budget.json').read_text())['rows'] == e['rows']
+    with pytest.raises(pr.PublishError, match='the published budget.json on'): pr.publish_budget([other], root, extend=True)
     (other / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'rows': [{**row, 'scored': 'last step'}]}))
     with pytest.raises(pr.PublishError, match='--rescore'): pr.publish_budget([other], root)
     prec = tmp_path / 'precision.json'
