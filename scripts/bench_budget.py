@@ -124,6 +124,7 @@ def main(argv=None):
     print(f'{hardware}: {isa}', flush=True)
     import yaml
     from cifake_nb.checkpoint import code_version
+    code = code_version()  # the code the runs start with (taken once: a tree edited while they run does not rename it)
     sets = {k: yaml.safe_load(v) for k, v in a.p}
     runs = [r for r in plan(a.models, a.budgets, a.ours_also, a.seeds_at, a.seeds) if a.only_seeds is None or r[2] in a.only_seeds]
     if not runs: ap.error('no runs left to do: check --only-seeds against --seeds')
@@ -145,7 +146,7 @@ def main(argv=None):
                          run_dir=res['run_dir']))
         print(f"[{i + 1}/{len(runs)}] {m} {b:g} min seed {seed}: test {100 * acc:.2f}% (val {100 * res['best']['val_acc']:.2f}%), "
               f"{tb['used_min']:.2f} min used, {rows[-1]['epochs_done']:.1f} epochs", flush=True)
-        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, isa=isa, code_version=code_version(), command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
+        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, isa=isa, code_version=code, command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
                                                           threads=torch.get_num_threads(), cpu_count=os.cpu_count(), smoke=a.smoke, rows=rows), indent=1))
     hw = f"{hardware}, {isa.split(' (')[0]}"
     (out / 'table.md').write_text(table_md(rows, hw))
