@@ -109,13 +109,13 @@ def main():
         t = time.perf_counter()
         models['int8'] = Predictor(int8_folder(pred, calib, tmp.name))
         print(f'int8: static QDQ per channel, calibrated on {len(calib):,} validation images in {time.perf_counter() - t:.1f} s')
-    res = {}
+    res, nt = {}, batch_threads()  # the Predictor's batch threads ($CIFAKE_ORT_THREADS or one per core)
     for name, m in models.items():
         lat = latency_ms(m, png, a.calls, a.warmup)
         r = dict(p50_ms=float(np.percentile(lat, 50)), p99_ms=float(np.percentile(lat, 99)), mean_ms=float(lat.mean()), images_per_s={})
-        for threads in sorted({1, batch_threads()}):
+        for threads in sorted({1, nt}):
             r['images_per_s'][f'{threads} thread' + 's' * (threads > 1)] = throughput(m, imgs, threads, bs, a.repeats)
-        if batch_threads() > 1: r['images_per_s'][f'{batch_threads()} threads, spinning'] = throughput(m, imgs, batch_threads(), bs, a.repeats, spin=True)
+        if nt > 1: r['images_per_s'][f'{nt} threads, spinning'] = throughput(m, imgs, nt, bs, a.repeats, spin=True)
         p, _ = m.predict_arrays(imgs, bs)
         r['test_acc'] = float((decide(p, m.threshold) == labels).mean())
         r['bytes'] = os.path.getsize(m._onnx)
