@@ -12,7 +12,8 @@ Publish one or several of its folders (rows of the same model, budget and seed: 
 page with `python scripts/publish_results.py --budget runs/bench_budget-<UTC> [...]`.
 
 Models and recipes: `seed_cnn` with its own recipe (params/seed_cnn.yaml: Adam, lr 1e-3, batch 32, constant LR),
-`paper_cnn` and `speednet` with ours (params/cpu.yaml, the model swapped for paper_cnn). Each run is
+`speednet` with ours for a budget (params/cpu.yaml + params/budget.yaml: batch 128, lr 0.07), `paper_cnn` with
+params/cpu.yaml (batch 256, lr 0.1), the model swapped. Each run is
 `cifake_nb.train.train` with `time_budget_min` (the schedule fitted to the budget from the measured throughput,
 `epochs` only a ceiling) in this process, on data loaded once; budgets 1, 3 and 10 minutes for every model, 30 for
 ours, 3 seeds at the 3-minute budget (the seed's 2-epoch Adam recipe swings by points from seed to seed). Selection
@@ -23,7 +24,7 @@ import argparse, json, os, platform, statistics, sys, time
 from pathlib import Path
 
 PLAN_MODELS = {'seed_cnn': ('params/seed_cnn.yaml', {}), 'paper_cnn': ('params/cpu.yaml', {'model': 'paper_cnn', 'model_kwargs': {}}),
-               'speednet': ('params/cpu.yaml', {})}
+               'speednet': (['params/cpu.yaml', 'params/budget.yaml'], {})}  # ours, at its budget batch (params/budget.yaml)
 
 
 def score_selected(run_dir, ds) -> float:

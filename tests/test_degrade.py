@@ -8,7 +8,7 @@ from cifake_nb.train import TrainConfig, cli, read_meta, read_params
 from cifake_nb.degrade import Degrade
 
 PAIRS = [(['cpu'], ['cpu_robust']), (['gpu'], ['gpu_robust']), (['cpu', 'smoke'], ['cpu_robust', 'smoke'])]
-TRAIN_PARAMS = ['cpu', 'cpu_robust', 'gpu', 'gpu_long', 'gpu_robust', 'smoke']
+TRAIN_PARAMS = ['budget', 'cpu', 'cpu_robust', 'gpu', 'gpu_long', 'gpu_robust', 'smoke']
 
 def _cfg(root, names): return asdict(TrainConfig.from_dict(read_params([root / 'params' / f'{n}.yaml' for n in names])))
 
