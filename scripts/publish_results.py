@@ -798,6 +798,20 @@ def _rewrite_page(root: Path):
     write_page(root / RESULTS, json.loads(hp.read_text()) if hp.exists() else {'runs': {}, 'published': []})
 
 
+def budget_recipes(rows: list[dict]) -> str:
+    """Each line's params files (and `-p` settings) from its rows, e.g. "`speednet`: `params/cpu.yaml` + `params/budget.yaml`";
+    a line whose rows ran different recipes lists each, so a mixed line shows. Rows written before bench_budget recorded
+    `params_file` (2026-12-02) ran `params/seed_cnn.yaml` (seed_cnn) or `params/cpu.yaml` (the others)."""
+    per = {}
+    for r in rows:
+        files = r.get('params_file') or ('params/seed_cnn.yaml' if r['model'] == 'seed_cnn' else 'params/cpu.yaml')
+        files = [files] if isinstance(files, str) else files
+        desc = ' + '.join(f'`{f}`' for f in files) + ''.join(f' `-p {k} {v}`' for k, v in (r.get('set') or {}).items())
+        d = per.setdefault(r['model'], {})
+        d[desc] = d.get(desc, 0) + 1
+    return '; '.join(f'`{m}`: ' + (next(iter(d)) if len(d) == 1 else ', '.join(f'{k} ({n} run' + 's' * (n > 1) + ')' for k, n in d.items())) for m, d in per.items())
+
+
 def benchmark_sections(res: Path) -> list[str]:
     "The Results page's benchmark sections, from nbs/results/budget.json and precision.json when they exist."
     out = []
@@ -809,7 +823,7 @@ def benchmark_sections(res: Path) -> list[str]:
                 f"torch {b.get('torch')}, {b.get('threads')} threads) and data, one run after another; the schedule of every run is fitted "
                 'to its budget (`time_budget_min`), selection is on validation, and each run is scored once on the 20,000 test images '
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
-                '(Adam, lr 1e-3, batch 32, no augmentation: `params/seed_cnn.yaml`); `paper_cnn` and `speednet` use ours (`params/cpu.yaml`).', '',
+                '(Adam, lr 1e-3, batch 32, no augmentation). Recipes, as the rows record them: ' + budget_recipes(b['rows']) + '.', '',
                 b['table'].split('\n', 2)[2].strip(), '',
                 f"![Test accuracy against training minutes, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
                 '{fig-alt="Test accuracy against training minutes, one line per model"}', '',

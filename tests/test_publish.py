@@ -370,4 +370,5 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     page = (root / 'nbs' / 'results' / 'index.qmd').read_text()
     assert '## Accuracy per training minute, side by side' in page and '(budget_accuracy_vs_minutes.png)' not in page
     assert 'figures/budget_accuracy_vs_minutes.png' in page and '| `seed_cnn` |' in page and '| `speednet` |' in page
+    assert '`speednet`: `params/cpu.yaml` + `params/budget.yaml`' in page  # the recipe each line ran, from its rows
     assert '## Training speed by precision' in page and '1,600 (2.00×)' in page and page.index('## Accuracy per') < page.index('## Training speed')
