@@ -802,13 +802,13 @@ def budget_recipes(rows: list[dict]) -> str:
     """Each line's params files (and `-p` settings) from its rows, e.g. "`speednet`: `params/cpu.yaml` + `params/budget.yaml`";
     a line whose rows ran different recipes lists each, so a mixed line shows. Rows written before bench_budget recorded
     `params_file` (2026-12-02) ran `params/seed_cnn.yaml` (seed_cnn) or `params/cpu.yaml` (the others)."""
+    from collections import Counter
     per = {}
     for r in rows:
         files = r.get('params_file') or ('params/seed_cnn.yaml' if r['model'] == 'seed_cnn' else 'params/cpu.yaml')
         files = [files] if isinstance(files, str) else files
         desc = ' + '.join(f'`{f}`' for f in files) + ''.join(f' `-p {k} {v}`' for k, v in (r.get('set') or {}).items())
-        d = per.setdefault(r['model'], {})
-        d[desc] = d.get(desc, 0) + 1
+        per.setdefault(r['model'], Counter())[desc] += 1
     return '; '.join(f'`{m}`: ' + (next(iter(d)) if len(d) == 1 else ', '.join(f'{k} ({n} run' + 's' * (n > 1) + ')' for k, n in d.items())) for m, d in per.items())
 
 
