@@ -741,6 +741,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--host', default=host, help=f'interface to bind (default {host})')
     p.add_argument('--port', type=int, default=int(env.get('PORT') or env.get('GRADIO_SERVER_PORT') or 7860), help='port (default $PORT or 7860)')
     p.add_argument('--model-dir', default=None, help='model folder (default: the model shipped in cifake_nb/assets/default)')
+    p.add_argument('--int8', action='store_true', default=env.get('CIFAKE_INT8', '').lower() in ('1', 'true', 'yes', 'on'),
+                   help="serve the model folder's int8 sibling (<model>/int8, written by scripts/ship_int8.py): faster on a CPU (default $CIFAKE_INT8)")
     p.add_argument('--log-db', default=None, help='SQLite prediction log (default $CIFAKE_LOG_DB or ~/.cache/cifake_nb/predictions.sqlite)')
     p.add_argument('--no-log', action='store_true', help='do not log predictions')
     p.add_argument('--max-file-mb', type=float, default=20, help='largest upload accepted, MiB (default 20)')
@@ -759,8 +761,15 @@ def main(argv: list[str] | None = None) -> None:
     # Gradio recomputes its /monitoring summary (pandas, over up to 10,000 past events) after every event by
     # default: a few ms of CPU per request that grow with traffic. Every 100 events keeps the page useful.
     os.environ.setdefault('GRADIO_ANALYTICS_CACHE_FREQUENCY', '100')
-    from cifake_nb.inference import ModelError
-    try: demo = build_demo(model_dir=a.model_dir, log_path=False if a.no_log else a.log_db, max_file_mb=a.max_file_mb,
+    from cifake_nb.inference import ModelError, default_model_dir
+    model_dir = a.model_dir
+    if a.int8:
+        if str(a.model_dir or '').startswith('hf://'): raise SystemExit(f'cifake-demo: cannot start: --int8 takes a local model folder; for a Hub model pass its int8 folder, e.g. --model-dir {a.model_dir.split("@")[0]}/int8')
+        model_dir = Path(a.model_dir or default_model_dir()) / 'int8'
+        if not (model_dir / 'model.json').exists():
+            raise SystemExit(f'cifake-demo: cannot start: {model_dir.parent} has no int8 model ({model_dir} is missing): write it with '
+                             f'python scripts/ship_int8.py --model {model_dir.parent}, or serve float32 without --int8')
+    try: demo = build_demo(model_dir=model_dir, log_path=False if a.no_log else a.log_db, max_file_mb=a.max_file_mb,
                            concurrency=a.concurrency, monitoring=not a.no_monitoring)
     except (ModelError, OSError, sqlite3.Error, LogSchemaError, ValueError) as e: raise SystemExit(f'cifake-demo: cannot start: {e}') from None
     if a.share:

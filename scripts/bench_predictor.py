@@ -6,8 +6,9 @@ Run by hand (not in the tests): `.venv/bin/python scripts/bench_predictor.py [--
 - throughput: `Predictor.predict_arrays` (p_fake and CAM) on all 20,000 decoded test images, best of `--repeats`, with
   one onnxruntime thread, with the Predictor's default (one per core, or $CIFAKE_ORT_THREADS) and with those threads spinning
   between work items ($CIFAKE_ORT_SPIN=1)   [target ≥ 5,000 images/s]
-- `--int8 N`: the same for a static int8 copy (calibrated on N validation images), with both models' test accuracy at
-  the model's threshold: int8 ships only if it is within 0.1 pp of float32.
+- int8: the same for the model folder's int8 sibling (`<model>/int8/`, written by scripts/ship_int8.py; shipped for the
+  default model) when it has one (`--float32-only`: not), or with `--int8 N` for a fresh static int8 copy calibrated on N
+  validation images; with both models' test accuracy at the model's threshold: int8 ships only within 0.1 pp of float32.
 - peak RSS of this process (which imports no torch): serving footprint before the dataset is loaded, and overall.
 Figures depend on the machine and on what else runs on it: the script prints the CPU, core count and load average.
 """
@@ -79,6 +80,7 @@ def main():
     ap.add_argument('--batch-size', type=int, default=None, help='images per onnxruntime call (default: the Predictor\'s)')
     ap.add_argument('--int8', type=int, default=0, metavar='N', help='also measure a static int8 copy of the model calibrated on N '
                     'validation images (the model\'s own n_val/val_seed split of train), beside float32, accuracy on all test images')
+    ap.add_argument('--float32-only', action='store_true', help="do not also measure the model folder's int8 sibling (measured by default when it has one)")
     ap.add_argument('--json', action='store_true', help='also print the figures as one JSON line')
     a = ap.parse_args()
     import inspect, tempfile
@@ -102,6 +104,10 @@ def main():
     png = b.getvalue()
     models = {'float32': pred}
     tmp = tempfile.TemporaryDirectory()
+    sibling = pred.model_dir / (pred.info.get('int8') or {}).get('folder', 'int8')
+    if not a.int8 and not a.float32_only and (sibling / 'model.json').exists():
+        models['int8'] = Predictor(sibling)  # the folder's own int8 model (scripts/ship_int8.py), as `cifake-demo --int8` serves it
+        print(f'int8: the model folder\'s int8 sibling {models["int8"].version} ({models["int8"].info["quantization"].get("settings", "static")})')
     if a.int8:
         cfg = pred.info.get('config') or {}
         _, val = train_val_split(ds.train, int(cfg.get('n_val', 10_000)), int(cfg.get('val_seed', 0)))
@@ -125,7 +131,7 @@ def main():
               + ', '.join(f'{v:,.0f} images/s on {k}' for k, v in r['images_per_s'].items())
               + f'   [target ≥ 5,000 on 2]; test accuracy {100 * r["test_acc"]:.2f}% at threshold {m.threshold:.4f}', flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if 'int8' in res:
+    if len(res) > 1:
         f, q = res['float32'], res['int8']
         d = 100 * (q['test_acc'] - f['test_acc'])
         print('\n| model | file | single p50 (ms) | p99 (ms) | ' + ' | '.join(f'batch, {k} (img/s)' for k in f['images_per_s']) + ' | test accuracy |')

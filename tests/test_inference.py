@@ -165,3 +165,23 @@ def test_shipped_model_accuracy(predictor, cifake):
     p, _ = predictor.predict_arrays(cifake.test.images)
     acc = float(((p >= predictor.threshold) == (cifake.test.labels == 1)).mean())
     assert abs(acc - stated) * 100 <= 0.1, f'measured test accuracy {acc:.4f}, model.json states {stated:.4f}'
+
+
+def test_shipped_int8_sibling(predictor, cifake):
+    """The shipped int8 sibling (scripts/ship_int8.py) is the shipped model's, keeps its decision rule, and its stated test cost is what
+    the Predictor measures now: int8 and float32 accuracies as recorded (±0.05 points), within 0.1 points of each other (the ship rule)."""
+    rec = predictor.info.get('int8') or {}
+    assert rec.get('folder') == 'int8', f'the shipped model {predictor.version} records no int8 sibling in model.json (run scripts/ship_int8.py)'
+    q = Predictor(default_model_dir() / rec['folder'])
+    quant = q.info['quantization']
+    assert (q.version, quant['source_version'], q.threshold, q.temperature) == (rec['version'], predictor.version, predictor.threshold, predictor.temperature)
+    assert os.path.getsize(q._onnx) < os.path.getsize(predictor._onnx) / 3
+    if predictor.info.get('data_fingerprint') != cifake.fingerprint: pytest.skip('the data at hand is not the data the model was measured on')
+    pf, _ = predictor.predict_arrays(cifake.test.images)
+    pq, cam = q.predict_arrays(cifake.test.images)
+    acc = lambda p: float(((p >= predictor.threshold) == (cifake.test.labels == 1)).mean())
+    r = quant['report']
+    assert (r['split'], r['n']) == ('test', len(cifake.test))
+    # within 0.05 points (10 images) of the record: other CPUs' kernels may round a few borderline images differently
+    assert abs(acc(pq) - r['acc_int8']) * 100 <= 0.05 and abs(acc(pf) - r['acc_fp32']) * 100 <= 0.05, (acc(pq), acc(pf), r)
+    assert abs(acc(pq) - acc(pf)) * 100 <= 0.1 and cam.shape[1:] == tuple(predictor.cam_size)
