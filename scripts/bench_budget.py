@@ -12,7 +12,8 @@ Publish one or several of its folders (rows of the same model, budget and seed: 
 page with `python scripts/publish_results.py --budget runs/bench_budget-<UTC> [...]`.
 
 Models and recipes: `seed_cnn` with its own recipe (params/seed_cnn.yaml: Adam, lr 1e-3, batch 32, constant LR),
-`speednet` with ours for a budget (params/cpu.yaml + params/budget.yaml: batch 128, lr 0.07), `paper_cnn` with
+`speednet` with ours for a budget (params/cpu.yaml + params/budget.yaml, batch 128 / lr 0.07, while the budget buys under
+2 epochs here; params/cpu.yaml, batch 256 / lr 0.1, from there on: `ours_recipe`), `paper_cnn` with
 params/cpu.yaml (batch 256, lr 0.1), the model swapped. Each run is
 `cifake_nb.train.train` with `time_budget_min` (the schedule fitted to the budget from the measured throughput,
 `epochs` only a ceiling) in this process, on data loaded once; budgets 1, 3 and 10 minutes for every model, 30 for
@@ -24,7 +25,19 @@ import argparse, json, os, platform, statistics, sys, time
 from pathlib import Path
 
 PLAN_MODELS = {'seed_cnn': ('params/seed_cnn.yaml', {}), 'paper_cnn': ('params/cpu.yaml', {'model': 'paper_cnn', 'model_kwargs': {}}),
-               'speednet': (['params/cpu.yaml', 'params/budget.yaml'], {})}  # ours, at its budget batch (params/budget.yaml)
+               'speednet': (None, {})}  # ours: the params files follow the budget (ours_recipe)
+OURS_SHORT, OURS_LONG = ['params/cpu.yaml', 'params/budget.yaml'], 'params/cpu.yaml'
+BIG_BATCH_FROM_EPOCHS = 2.0  # params/budget.yaml: its batch 128 pays while a budget buys under ~2 epochs; batch 256 from there
+
+
+def ours_recipe(budget: float, rows: list[dict], probe=None):
+    """speednet's params files at `budget` minutes: params/budget.yaml's batch 128 while the budget buys fewer than
+    `BIG_BATCH_FROM_EPOCHS` epochs on this machine, params/cpu.yaml's batch 256 from there on (what validation found:
+    params/budget.yaml's comment). Epochs per minute come from the speednet runs this bench already did (a CPU step costs
+    the same per image at batch 128 and 256), else from `probe()` (epochs per minute), else the short-budget recipe."""
+    done = [r for r in rows if r['arch'] == 'speednet' and r.get('used_min')]
+    rate = (lambda r: r['epochs_done'] / r['used_min'])(max(done, key=lambda r: r['used_min'])) if done else probe() if probe else None
+    return OURS_SHORT if rate is None or rate * budget < BIG_BATCH_FROM_EPOCHS else OURS_LONG
 
 
 def score_selected(run_dir, ds) -> float:
@@ -57,6 +70,18 @@ def cpu_isa(torch) -> str:
     vec = 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'no AVX2'
     bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     return f'{vec} + BF16 (bf16 autocast)' if bf16 else f'{vec}, no bf16 (cpu_amp falls back to fp32)'
+
+
+def probe_rate(ds, out: Path, sets: dict) -> float:
+    "Epochs per minute of speednet training here: one 15-second budgeted run (validation on 1,000 images; never scored)."
+    from cifake_nb.train import TrainConfig, read_params, train
+    p = {**read_params(OURS_SHORT), **sets, 'time_budget_min': 0.25, 'epochs': 1000, 'val_limit': 1000, 'run_name': 'probe',
+         'runs_dir': str(out / 'probe'), 'progress': False, 'progress_every_s': 0.0, 'wandb': 'disabled'}
+    tb = train(TrainConfig.from_dict(p), ds)['time_budget']
+    rate = tb['steps'] / tb['ceiling_steps'] * 1000 / tb['used_min']
+    print(f'probe: speednet trains {rate:.2f} epochs a minute here (15 s budgeted run): batch 256 (params/cpu.yaml) from '
+          f'{BIG_BATCH_FROM_EPOCHS / rate:.1f} minutes on, batch 128 (params/budget.yaml) below', flush=True)
+    return rate
 
 
 def plan(models, budgets, ours_extra, seeds_at, n_seeds):
@@ -134,6 +159,7 @@ def main(argv=None):
     rows = []
     for i, (m, b, seed) in enumerate(runs):
         path, extra = PLAN_MODELS[m]
+        if m == 'speednet': path = ours_recipe(b, rows, None if a.smoke else lambda: probe_rate(ds, out, sets))
         p = {**read_params(path), **extra, **sets, 'time_budget_min': b, 'epochs': 1000, 'seed': seed, 'run_name': f'{m}-{b:g}min-s{seed}',
              'runs_dir': str(out / 'runs'), 'progress': False, 'progress_every_s': 0.0, 'wandb': 'disabled'}
         if a.smoke: p.update(n_val=200, batch_size=50, model_kwargs={'widths': [8, 8, 8, 8]} if m == 'speednet' else p.get('model_kwargs', {}))

@@ -318,6 +318,18 @@ def test_sweep_report_is_published_with_its_summary(project):
     assert page['cells'][0]['cell_type'] == 'raw' and 'Sweep: cpu' in ''.join(page['cells'][0]['source'])
 
 
+def test_bench_budget_ours_recipe_follows_the_epochs_a_budget_buys():
+    "speednet's params files in bench_budget: batch 128 (budget.yaml) below 2 epochs at this machine's measured pace, batch 256 (cpu.yaml) from 2 on."
+    import bench_budget as bb
+    row = dict(arch='speednet', budget_min=3, used_min=3.0, epochs_done=0.75)   # measured here: 0.25 epochs a minute
+    assert bb.ours_recipe(1, [row]) == bb.ours_recipe(7.9, [row]) == bb.OURS_SHORT == ['params/cpu.yaml', 'params/budget.yaml']
+    assert bb.ours_recipe(8, [row]) == bb.ours_recipe(30, [row]) == bb.OURS_LONG == 'params/cpu.yaml'
+    assert bb.ours_recipe(15, [row, dict(row, used_min=10.0, epochs_done=1.0)]) == bb.OURS_SHORT   # the longest run's pace counts (0.1 a minute: 1.5 epochs)
+    assert bb.ours_recipe(30, [], probe=lambda: 0.25) == bb.OURS_LONG and bb.ours_recipe(3, [], probe=lambda: 0.25) == bb.OURS_SHORT
+    assert bb.ours_recipe(30, [dict(row, arch='seed_cnn', epochs_done=60)]) == bb.OURS_SHORT   # another model's pace says nothing; no probe: short
+    assert bb.ours_recipe(1, [], probe=lambda: 5.0) == bb.OURS_LONG   # a fast machine (a GPU): batch 256 from the first minute
+
+
 def test_budget_and_precision_benchmarks_are_published_on_the_results_page(project, tmp_path):
     "scripts/bench_budget.py --smoke for real (seconds), then its folder published: a smoke run is refused as a result, rows merge."
     root, _, _ = project
