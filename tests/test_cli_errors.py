@@ -72,3 +72,12 @@ def test_cifake_demo_cannot_start_cleanly(tmp_path):
         info = json.loads((ROOT / 'cifake_nb' / 'assets' / 'default' / 'model.json').read_text()); info[field] = value
         (model / 'model.json').write_text(json.dumps(info))
         one_line_error(run('cifake-demo', '--model-dir', model, '--no-log'), 1, 'cifake-demo: cannot start', field)
+
+
+def test_int8_errors(tmp_path):
+    "scripts/ship_int8.py on a folder without a model, and cifake-demo --int8 on a model without an int8 sibling: one line each, nothing written."
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'ship_int8.py'), '--model', str(tmp_path)], capture_output=True, text=True, timeout=180)
+    one_line_error(r, 1, 'ship_int8: error:', 'no model.json')
+    assert not (tmp_path / 'int8').exists()
+    model = tmp_path / 'model'; shutil.copytree(ROOT / 'cifake_nb' / 'assets' / 'default', model, ignore=shutil.ignore_patterns('int8'))
+    one_line_error(run('cifake-demo', '--model-dir', model, '--int8', '--no-log'), 1, 'cifake-demo: cannot start', 'has no int8 model', 'ship_int8.py')
