@@ -730,20 +730,27 @@ def refresh(root=ROOT) -> dict:
 
 
 BUDGET, PRECISION = 'budget.json', 'precision.json'  # nbs/results/: the benchmarks the Results page shows
+BUDGET_GPU = 'budget_gpu.json'  # the same table trained on a GPU (bench_budget.py --device cuda): one file per kind of machine
+BUDGETS = {'cpu': (BUDGET, 'budget_accuracy_vs_minutes.png', 'Accuracy per training minute, side by side'),
+           'cuda': (BUDGET_GPU, 'budget_gpu_accuracy_vs_seconds.png', 'Accuracy per training second on a GPU, side by side')}
 
 
 def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
     """`scripts/bench_budget.py` output folders as nbs/results/budget.json (their rows merged: a later folder's row of the
     same line, budget and seed replaces an earlier one) and its accuracy-vs-minutes plot; the Results page rewritten.
-    `extend`: start from the published budget.json's rows (same machine only), for runs added after the folders are gone."""
+    `extend`: start from the published budget.json's rows (same machine only), for runs added after the folders are gone.
+    Folders trained on a GPU (`--device cuda`) go to budget_gpu.json instead: one table per kind of machine."""
     root = Path(root).resolve()
     check_committed(root)
     rows, meta, sources, first = {}, None, [], str(dirs[0]) if dirs else ''
+    f0 = Path(first) / 'results.json'
+    kind = json.loads(f0.read_text()).get('device', 'cpu') if f0.is_file() else 'cpu'
+    name, figname, _ = BUDGETS.get(kind, BUDGETS['cpu'])
     if extend:
-        pub = root / RESULTS / BUDGET
+        pub = root / RESULTS / name
         if not pub.is_file(): raise PublishError(f'--extend: there is no published {pub.relative_to(root)} to extend; publish folders without --extend')
         b = json.loads(pub.read_text())
-        meta, first = dict(hardware=b['hardware'], isa=b.get('isa'), torch=b.get('torch'), threads=b.get('threads')), f'the published {BUDGET}'
+        meta, first = dict(hardware=b['hardware'], isa=b.get('isa'), torch=b.get('torch'), threads=b.get('threads')), f'the published {name}'
         rows = {(r['model'], r['budget_min'], r['seed']): r for r in b['rows']}
         sources = [{k: v for k, v in x.items() if k != 'rows_used'} for x in b.get('sources') or []]
     for d in map(Path, dirs):
@@ -771,13 +778,13 @@ def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
     spec = importlib.util.spec_from_file_location('bench_budget', Path(__file__).resolve().parent / 'bench_budget.py')  # its table and plot
     bb = importlib.util.module_from_spec(spec); spec.loader.exec_module(bb)
     merged = sorted(rows.values(), key=lambda x: (list(dict.fromkeys(r['model'] for r in rows.values())).index(x['model']), x['budget_min'], x['seed']))
-    fig = res / FIGURES / 'budget_accuracy_vs_minutes.png'
+    fig = res / FIGURES / figname
     hw = meta['hardware'] + (f", {meta['isa'].split(' (')[0]}" if meta.get('isa') else '')
     bb.plot(merged, fig, hw)
     out = dict(about='Written by scripts/publish_results.py --budget from scripts/bench_budget.py folders; rendered on the Results page.',
-               hardware=meta['hardware'], isa=meta.get('isa'), torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
+               hardware=meta['hardware'], isa=meta.get('isa'), device=kind, torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
                figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, hw), rows=merged)
-    (res / BUDGET).write_text(json.dumps(out, indent=1, ensure_ascii=False) + '\n')
+    (res / name).write_text(json.dumps(out, indent=1, ensure_ascii=False) + '\n')
     _rewrite_page(root)
     return out
 
@@ -813,20 +820,21 @@ def budget_recipes(rows: list[dict]) -> str:
 
 
 def benchmark_sections(res: Path) -> list[str]:
-    "The Results page's benchmark sections, from nbs/results/budget.json and precision.json when they exist."
+    "The Results page's benchmark sections, from nbs/results/budget.json, budget_gpu.json and precision.json when they exist."
     out = []
-    if (res / BUDGET).is_file():
-        b = json.loads((res / BUDGET).read_text())
-        out += ['## Accuracy per training minute, side by side', '',
+    for kind, (name, _, title) in BUDGETS.items():
+        if not (res / name).is_file(): continue
+        b = json.loads((res / name).read_text())
+        out += [f'## {title}', '',
                 f"Each model trained with its own recipe for a fixed wall-clock budget on the same machine ({b['hardware']}"
                 + (f", {b['isa']}" if b.get('isa') else '') + ", "
-                f"torch {b.get('torch')}, {b.get('threads')} threads) and data, one run after another; the schedule of every run is fitted "
+                f"torch {b.get('torch')}" + (f", {b.get('threads')} threads" if kind == 'cpu' else '') + ") and data, one run after another; the schedule of every run is fitted "
                 'to its budget (`time_budget_min`), selection is on validation, and each run is scored once on the 20,000 test images '
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
                 '(Adam, lr 1e-3, batch 32, no augmentation). Recipes, as the rows record them: ' + budget_recipes(b['rows']) + '.', '',
                 b['table'].split('\n', 2)[2].strip(), '',
-                f"![Test accuracy against training minutes, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
-                '{fig-alt="Test accuracy against training minutes, one line per model"}', '',
+                f"![Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
+                f"{{fig-alt=\"Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model\"}}", '',
                 'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs" + (f", {x['rows_used']} shown, the others redone by a later command" if x.get('rows_used', x['rows']) < x['rows'] else '')
                                  + f", {x.get('code_version') or 'code version not recorded'})" for x in b['sources'])
                 + '; published with `python scripts/publish_results.py --budget <folders>`.', '']
