@@ -735,11 +735,12 @@ BUDGETS = {'cpu': (BUDGET, 'budget_accuracy_vs_minutes.png', 'Accuracy per train
            'cuda': (BUDGET_GPU, 'budget_gpu_accuracy_vs_seconds.png', 'Accuracy per training second on a GPU, side by side')}
 
 
-def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
+def publish_budget(dirs: list, root=ROOT, extend: bool = False, note: str = '') -> dict:
     """`scripts/bench_budget.py` output folders as nbs/results/budget.json (their rows merged: a later folder's row of the
     same line, budget and seed replaces an earlier one) and its accuracy-vs-minutes plot; the Results page rewritten.
     `extend`: start from the published budget.json's rows (same machine only), for runs added after the folders are gone.
-    Folders trained on a GPU (`--device cuda`) go to budget_gpu.json instead: one table per kind of machine."""
+    Folders trained on a GPU (`--device cuda`) go to budget_gpu.json instead: one table per kind of machine. `note`: what a
+    reader must know about these runs (a missing line, a caveat), shown under the table; with `extend`, the published one is kept if none is given."""
     root = Path(root).resolve()
     check_committed(root)
     rows, meta, sources, first = {}, None, [], str(dirs[0]) if dirs else ''
@@ -751,6 +752,7 @@ def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
         if not pub.is_file(): raise PublishError(f'--extend: there is no published {pub.relative_to(root)} to extend; publish folders without --extend')
         b = json.loads(pub.read_text())
         meta, first = dict(hardware=b['hardware'], isa=b.get('isa'), torch=b.get('torch'), threads=b.get('threads')), f'the published {name}'
+        note = note or b.get('note', '')
         rows = {(r['model'], r['budget_min'], r['seed']): r for r in b['rows']}
         sources = [{k: v for k, v in x.items() if k != 'rows_used'} for x in b.get('sources') or []]
     for d in map(Path, dirs):
@@ -783,7 +785,7 @@ def publish_budget(dirs: list, root=ROOT, extend: bool = False) -> dict:
     bb.plot(merged, fig, hw)
     out = dict(about='Written by scripts/publish_results.py --budget from scripts/bench_budget.py folders; rendered on the Results page.',
                hardware=meta['hardware'], isa=meta.get('isa'), device=kind, torch=meta.get('torch'), threads=meta.get('threads'), sources=sources,
-               figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, hw), rows=merged)
+               figure=f'results/{FIGURES}/{fig.name}', table=bb.table_md(merged, hw), **({'note': note} if note else {}), rows=merged)
     (res / name).write_text(json.dumps(out, indent=1, ensure_ascii=False) + '\n')
     _rewrite_page(root)
     return out
@@ -832,7 +834,7 @@ def benchmark_sections(res: Path) -> list[str]:
                 'to its budget (`time_budget_min`), selection is on validation, and each run is scored once on the 20,000 test images '
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
                 '(Adam, lr 1e-3, batch 32, no augmentation). Recipes, as the rows record them: ' + budget_recipes(b['rows']) + '.', '',
-                b['table'].split('\n', 2)[2].strip(), '',
+                b['table'].split('\n', 2)[2].strip(), '', *([b['note'], ''] if b.get('note') else []),
                 f"![Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
                 f"{{fig-alt=\"Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model\"}}", '',
                 'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs" + (f", {x['rows_used']} shown, the others redone by a later command" if x.get('rows_used', x['rows']) < x['rows'] else '')
@@ -886,6 +888,7 @@ def main(argv=None):
     ap.add_argument('--sweep-report', help='an executed nbs/sweep_report.ipynb: published as nbs/results/sweep_<--name>.ipynb')
     ap.add_argument('--budget', nargs='+', metavar='DIR', help='scripts/bench_budget.py folders: the accuracy-per-minute table and plot')
     ap.add_argument('--extend', action='store_true', help='with --budget: add the folders\' rows to the published table (same machine) instead of replacing it')
+    ap.add_argument('--note', help='with --budget: a caveat shown under the table (a missing line, what the runs did differently)')
     ap.add_argument('--precision', metavar='JSON', help='a scripts/bench_precision.py --out file: the precision table')
     ap.add_argument('--name', help='results name (default: the training run_name, e.g. cpu)')
     ap.add_argument('--ship', action='store_true', help='also export the model to cifake_nb/assets/default/ (the demo\'s model)')
@@ -898,10 +901,11 @@ def main(argv=None):
         return d
     if a.budget or a.precision:
         try:
-            if a.budget: print(publish_budget(a.budget, ROOT, a.extend)['table'])
+            b = publish_budget(a.budget, ROOT, a.extend, a.note or '') if a.budget else None
+            if b: print(b['table'])
             if a.precision: publish_precision(Path(a.precision), ROOT)
         except (PublishError, ValueError, OSError, KeyError) as err: ap.exit(2, f'publish_results.py: error: {err}\n')
-        print(f'published nbs/{RESULTS.name}/' + ' and '.join(x for x, on in ((BUDGET, a.budget), (PRECISION, a.precision)) if on) + f', nbs/{RESULTS.name}/{PAGE}')
+        print(f'published nbs/{RESULTS.name}/' + ' and '.join(x for x, on in ((b and BUDGETS[b['device']][0], a.budget), (PRECISION, a.precision)) if on) + f', nbs/{RESULTS.name}/{PAGE}')
         return
     if a.sweep_report:
         if not a.name: ap.error('--sweep-report needs --name (the page is nbs/results/sweep_<name>.ipynb)')

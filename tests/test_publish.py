@@ -388,9 +388,10 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     gpu.mkdir()
     grows = [{**x, 'budget_min': x['budget_min'] * 5, 'unit': 's', 'params_file': 'params/gpu.yaml'} for x in res['rows']]
     (gpu / 'results.json').write_text(json.dumps({**res, 'smoke': False, 'hardware': 'NVIDIA H200', 'isa': 'CUDA 13.0, bf16 autocast', 'device': 'cuda', 'rows': grows}))
-    g = pr.publish_budget([gpu], root)
+    g = pr.publish_budget([gpu], root, note='`paper_cnn` has no line here.')
     assert '| model | 6 s | 15 s |' in g['table'] and json.loads((root / 'nbs' / 'results' / 'budget.json').read_text())['rows'] == e['rows']
     assert (root / 'nbs' / 'results' / 'figures' / 'budget_gpu_accuracy_vs_seconds.png').is_file()
     page = (root / 'nbs' / 'results' / 'index.qmd').read_text()
     assert page.index('## Accuracy per training minute') < page.index('## Accuracy per training second on a GPU') and 'NVIDIA H200, CUDA 13.0' in page
+    assert page.index('| `seed_cnn` |', page.index('on a GPU')) < page.index('`paper_cnn` has no line here.') < page.index('budget_gpu_accuracy_vs_seconds.png')
     with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([gpu, real], root)
