@@ -74,6 +74,23 @@ def accel(torch, device) -> str:
     return f'CUDA {torch.version.cuda}, bf16 autocast' if device.type == 'cuda' else cpu_isa(torch)
 
 
+def warm_up(torch, dev) -> float:
+    """Seconds spent starting CUDA (context, cuBLAS/cuDNN handles, kernels loaded) with one throwaway bf16 conv step, before the
+    first budget rather than inside it: on the H200 the first budget's first epoch ran at ~15,000 img/s, every later one at
+    ~122,000. Nothing on a CPU."""
+    if dev.type != 'cuda': return 0.0
+    t = time.perf_counter()
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 64, 3, padding=1),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 2)).to(dev, memory_format=torch.channels_last)
+    x = torch.rand(256, 3, 32, 32, device=dev).contiguous(memory_format=torch.channels_last)
+    with torch.autocast('cuda', torch.bfloat16): loss = nn.functional.cross_entropy(net(x), torch.zeros(256, dtype=torch.long, device=dev))
+    loss.backward()
+    torch.optim.SGD(net.parameters(), lr=0.1).step()
+    torch.cuda.synchronize(dev)
+    return time.perf_counter() - t
+
+
 def cpu_isa(torch) -> str:
     "The vector instructions training can use here, as the table names them: 'AVX-512 + BF16 (bf16 autocast)' or 'AVX2, no bf16 (fp32)'."
     flags = next((l.split(':', 1)[1].split() for l in open('/proc/cpuinfo') if l.startswith('flags')), []) if os.path.exists('/proc/cpuinfo') else []
@@ -174,7 +191,8 @@ def main(argv=None):
     out = new_run_folder(Path(a.runs_dir), 'bench_budget')
     hardware = hardware_name(dev)
     isa = accel(torch, dev)
-    print(f'{hardware}: {isa}', flush=True)
+    warm_s = warm_up(torch, dev)
+    print(f'{hardware}: {isa}' + (f'; CUDA started in {warm_s:.1f} s, before any budget' if warm_s else ''), flush=True)
     import yaml
     from cifake_nb.checkpoint import code_version
     code = code_version()  # the code the runs start with (taken once: a tree edited while they run does not rename it)
@@ -201,7 +219,7 @@ def main(argv=None):
                          run_dir=res['run_dir']))
         print(f"[{i + 1}/{len(runs)}] {m} {budget_label(b, a.unit)} seed {seed}: test {100 * acc:.2f}% (val {100 * res['best']['val_acc']:.2f}%), "
               f"{tb['used_min']:.2f} min used, {rows[-1]['epochs_done']:.1f} epochs", flush=True)
-        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, isa=isa, device=dev.type, code_version=code, command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
+        (out / 'results.json').write_text(json.dumps(dict(hardware=hardware, isa=isa, device=dev.type, warm_up_s=round(warm_s, 2), code_version=code, command=' '.join(['scripts/bench_budget.py', *(argv if argv is not None else sys.argv[1:])]), torch=torch.__version__, python=platform.python_version(),
                                                           threads=torch.get_num_threads(), cpu_count=os.cpu_count(), smoke=a.smoke, rows=rows), indent=1))
     hw = f"{hardware}, {isa.split(' (')[0]}"
     (out / 'table.md').write_text(table_md(rows, hw))
