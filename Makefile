@@ -36,6 +36,9 @@ DATA_FLAGS := $(if $(wildcard $(CIFAKE_DATA)),--flags data,)
 TEST_ENV := $(OFFLINE) $(if $(DATA_FLAGS),CIFAKE_SOURCE=$(abspath $(CIFAKE_DATA)),)
 
 # pytest's coverage report ([tool.coverage] in pyproject.toml); `make test COVERAGE=` runs without it
+# pytest-xdist: 2 workers, each test file kept on one worker (--dist loadfile: a file's servers and fixtures stay together);
+# most tests wait on subprocesses, kernels and servers, so two run in the time of one. `make test PYTEST_WORKERS=0`: serial.
+PYTEST_WORKERS ?= 2
 COVERAGE ?= --cov --cov-report=term
 
 lint: setup  ## ruff over the library, scripts, tests and notebooks (rules: pyproject.toml [tool.ruff])
@@ -46,7 +49,7 @@ test: setup  ## the test suite: ruff, every notebook (fast cells) and tests/ wit
 	@echo "data: $(if $(DATA_FLAGS),real CIFAKE at $(CIFAKE_DATA): notebook cells flagged data run too,no real CIFAKE at $(CIFAKE_DATA) (set CIFAKE_SOURCE to its parquet folder): notebook cells flagged data and pytest tests that need it are skipped)"
 	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 2 --do_print --timing --skip_file_re '$(NBTEST_SKIP)' $(DATA_FLAGS)
 	@mkdir -p .cache/coverage
-	$(TEST_ENV) $(BIN)/python -m pytest -q -rs $(COVERAGE) tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q -rs -n $(PYTEST_WORKERS) --dist loadfile $(COVERAGE) tests
 
 sync-check: setup  ## fail if the notebooks and cifake_nb/ disagree or notebooks are not clean
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
