@@ -9,7 +9,8 @@
 #     run: bash scripts/gpu_budget.sh [DEADLINE_S [STAGE ...]]      carry: [".devdata"]
 # Stages run most-needed first, each a `scripts/bench_budget.py --device cuda --unit s` call of its own (so one that fails
 # does not take the others with it; a failed stage is tried once more without the GPU-resident data and autocast); a stage
-# starts only if it can end before DEADLINE_S (default 580 s) from now; STAGE names pick stages (default: all, in order). `compile` is off: a budget counts every training
+# starts only if it can end before DEADLINE_S (default 580 s) from now; STAGE names pick stages (default: all, in order);
+# more bench_budget.py options for every stage go in $EXTRA (e.g. EXTRA='-p lr 0.1'): words after DEADLINE_S are stage names. `compile` is off: a budget counts every training
 # second, the first steps' compile time included (~20 s), which a 10 s budget cannot pay. Each stage's folder comes back
 # under $OUT/runs/ without weights (results.json, table.md, the plot, each run's JSON records); publish them here with
 # `python scripts/publish_results.py --budget runs/bench_budget-<UTC> ...` (they go to nbs/results/budget_gpu.json).
