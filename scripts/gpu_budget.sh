@@ -25,6 +25,7 @@ $PY -m pip install -q --no-index --no-deps --target /tmp/pydeps .devdata/wheels/
 export PYTHONPATH="$PWD:/tmp/pydeps"
 
 left() { echo $(( deadline - ($(date +%s) - start) )); }
+bench() { $PY scripts/bench_budget.py --device $DEVICE --unit s --ours-also --seeds 1 --runs-dir "$RUNS" $EXTRA "$@"; }
 bring_back() {  # the bench folders without weights or resume state
   $PY - "$OUT" "$RUNS" <<'EOF'
 import shutil, sys
@@ -40,11 +41,10 @@ stage() {  # stage NAME SECONDS_OF_TRAINING ARGS...: run if it fits before the d
   [[ "$only" == "  " || "$only" == *" $name "* ]] || return 0
   if (( $(left) < need + 30 )); then echo "== $name: skipped, $(left) s left before the deadline" | tee -a "$OUT/stages.txt"; return; fi
   echo "== $name ($(( $(date +%s) - start )) s): bench_budget.py $*" | tee -a "$OUT/stages.txt"
-  if ! $PY scripts/bench_budget.py --device $DEVICE --unit s --ours-also --seeds 1 --runs-dir "$RUNS" $EXTRA "$@" > "$OUT/$name.log" 2>&1; then
+  if ! bench "$@" > "$OUT/$name.log" 2>&1; then
     echo "   $name failed (tail of $name.log below); once more with data_on_device false, amp false" | tee -a "$OUT/stages.txt"
     tail -5 "$OUT/$name.log" >> "$OUT/stages.txt"
-    (( $(left) >= need + 30 )) && $PY scripts/bench_budget.py --device $DEVICE --unit s --ours-also --seeds 1 --runs-dir "$RUNS" $EXTRA "$@" -p data_on_device false -p amp false \
-      > "$OUT/$name-retry.log" 2>&1 || echo "   $name-retry failed or skipped" | tee -a "$OUT/stages.txt"
+    (( $(left) >= need + 30 )) && bench "$@" -p data_on_device false -p amp false > "$OUT/$name-retry.log" 2>&1 || echo "   $name-retry failed or skipped" | tee -a "$OUT/stages.txt"
   fi
   grep -h '^\[' "$OUT/$name.log" "$OUT/$name-retry.log" 2>/dev/null | tee -a "$OUT/stages.txt"
   bring_back
