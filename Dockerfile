@@ -2,6 +2,8 @@
 # cifake_nb/assets/default/. Non-root; binds 0.0.0.0:$PORT (Cloud Run sets PORT; default 7860).
 #   docker build -t cifake-demo .
 #   docker run --rm -p 7860:7860 cifake-demo        # then http://127.0.0.1:7860, /healthz
+# Like cifake-demo it serves the model's int8 sibling (cifake_nb/assets/default/int8/) on a CPU with VNNI, float32 elsewhere;
+#   -e CIFAKE_PRECISION=int8 or -e CIFAKE_PRECISION=float32 chooses.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -12,8 +12,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'REAL', 'FAKE', 'IMG_SIZE', 'METRICS', 'SPLITS', 'check_label_names', 'to_input', 'p_fake', 'decide',
-           'sha256_file', 'stratified_limit', 'Config', 'metric_key', 'SidecarError', 'Sidecar', 'Provenance',
-           'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
+           'cam_agreement', 'sha256_file', 'stratified_limit', 'Config', 'metric_key', 'SidecarError', 'Sidecar',
+           'Provenance', 'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
 
 # %% ../nbs/00_core.ipynb #2398e032
 LABEL_NAMES = ('REAL', 'FAKE')  # index = label = logit position; FAKE (1) is the positive class
@@ -66,6 +66,21 @@ def decide(p,                       # p_fake [N] (or one float)
     if isinstance(threshold, bool) or not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ValueError(f'threshold must be a number in [0, 1], got {threshold!r}')
     return np.where(np.atleast_1d(np.asarray(p, np.float64)) >= threshold, FAKE, REAL).astype(np.int64)
+
+# %% ../nbs/00_core.ipynb #d4e5f6a7
+def cam_agreement(a,  # CAMs [N, h, w] (or [N, k]) of one model
+                  b,  # the same images' CAMs from the other, same shape
+                 ) -> dict:
+    "Per-image Pearson r of two models' CAMs (mean and 1st percentile; two flat maps count as r = 1, one flat map as 0) and the share of CAM cells of the same sign."
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim < 2 or len(a) == 0: raise ValueError(f'CAMs of shape {a.shape} and {b.shape}: expected two equal shapes [N ≥ 1, ...]')
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    a0, b0 = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    den = np.sqrt((a0 ** 2).sum(1) * (b0 ** 2).sum(1))
+    flat = (np.abs(a0).sum(1) == 0) & (np.abs(b0).sum(1) == 0)
+    r = np.where(den > 0, (a0 * b0).sum(1) / np.where(den > 0, den, 1), np.where(flat, 1.0, 0.0))
+    return {'cam_r_mean': float(r.mean()), 'cam_r_p1': float(np.quantile(r, .01)), 'cam_same_sign': float((np.sign(a) == np.sign(b)).mean())}
+
 
 # %% ../nbs/00_core.ipynb #013aecf1
 def sha256_file(path) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn
 import onnx, onnxruntime as ort
-from .core import IMG_SIZE, CheckpointEval, EvalReport, ModelInfo, decide, p_fake, sha256_file, to_input
+from .core import IMG_SIZE, CheckpointEval, EvalReport, ModelInfo, cam_agreement, decide, p_fake, sha256_file, to_input
 from .images import DECODE_POLICY
 from .models import CamNet
 from .monitor import write_reference_profile
@@ -20,7 +20,7 @@ from .train import load_checkpoint
 __all__ = ['ONNX_OPSET', 'INPUT_NAME', 'OUTPUT_NAMES', 'STATIC_INT8', 'ExportError', 'CamOutputs', 'strip_debug_info',
            'export_graph', 'model_info', 'write_model_json', 'export_onnx', 'onnx_session', 'run_onnx', 'torch_cam',
            'parity_check', 'quantize_onnx', 'quantization_report', 'model_card', 'evaluation_for', 'export_checkpoint',
-           'quantize_folder', 'main']
+           'int8_robustness', 'quantize_folder', 'main']
 
 # %% ../nbs/06_export.ipynb #f9afb937
 ONNX_OPSET = 20  # native Gelu; onnxruntime ≥ 1.17 runs it
@@ -195,18 +195,18 @@ def quantization_report(fp32_path, int8_path,
                         temperature: float = 1.0, threshold: float = 0.5,  # the decision rule
                         threads: int = 1,  # onnxruntime threads for the throughput figures
                        ) -> dict:
-    "Accuracy of the float32 and int8 models on labelled images, their agreement, max |Δ p_fake|, sizes and throughput."
+    "Accuracy of the float32 and int8 models on labelled images, their agreement, max |Δ p_fake|, how alike their heatmaps are (`cam_agreement`), sizes and throughput."
     res = {}
     for k, p in (('fp32', fp32_path), ('int8', int8_path)):
         sess = onnx_session(p, threads)
-        lg, _ = run_onnx(sess, images_uint8)
-        res[k] = {'p_fake': p_fake(lg, temperature), 'bytes': Path(p).stat().st_size,
+        lg, cam = run_onnx(sess, images_uint8)
+        res[k] = {'p_fake': p_fake(lg, temperature), 'cam': cam, 'bytes': Path(p).stat().st_size,
                   'images_per_s': _throughput(sess, to_input(images_uint8[:1024]))}
         res[k]['acc'] = float((decide(res[k]['p_fake'], threshold) == np.asarray(labels)).mean())
     a, b = res['fp32'], res['int8']
     return {'n': len(labels), 'acc_fp32': a['acc'], 'acc_int8': b['acc'], 'delta_points': 100 * (b['acc'] - a['acc']),
             'agree': float((decide(a['p_fake'], threshold) == decide(b['p_fake'], threshold)).mean()),
-            'max_abs_dp_fake': float(np.abs(a['p_fake'] - b['p_fake']).max()),
+            'max_abs_dp_fake': float(np.abs(a['p_fake'] - b['p_fake']).max()), **cam_agreement(a['cam'], b['cam']),
             'bytes_fp32': a['bytes'], 'bytes_int8': b['bytes'], 'images_per_s_fp32': a['images_per_s'], 'images_per_s_int8': b['images_per_s'],
             'threads': threads}
 
@@ -242,6 +242,25 @@ def _card_robustness(r: dict) -> str:
     return (f"\n## Robustness (what it survives, what it does not)\nAccuracy on {r.get('n', '?'):,} test images after each mild edit, "
             f"through the serving decode path (source: `{r.get('source', '?')}`).{extra}\n\n| edit | accuracy |\n|---|---|\n{rows}\n{lists}\n")
 
+# %% ../nbs/06_export.ipynb #f1e2d3c4
+def _card_quantization(info: dict) -> str:
+    "The int8 card's opening paragraph: what was quantized, what it cost on test, how alike the heatmaps are, and whose figures the card shows."
+    q, rob = info.get('quantization'), info.get('robustness') or {}
+    if not q: return ''
+    r = q.get('report') or {}
+    calib = f", calibrated on {q['n_calibration']:,} validation images" if q.get('n_calibration') else ''
+    cost = (f": test accuracy {r['acc_fp32']:.4f} → {r['acc_int8']:.4f} ({r['delta_points']:+.2f} points; same decision on "
+            f"{100 * r['agree']:.2f}% of {r['n']:,} images)") if r else ''
+    cams = (f" Its heatmaps follow float32's: Pearson r {r['cam_r_mean']:.3f} on average over those images (1st percentile "
+            f"{r['cam_r_p1']:.3f}).") if r.get('cam_r_mean') is not None else ''
+    if rob.get('model') == 'int8':
+        f32 = f"{100 * rob['float32_mild_mean']:.1f}%" if rob.get('float32_mild_mean') is not None else 'not recorded'
+        whose = f" The metrics below were measured on the float32 model; the robustness figures on this int8 copy (float32's mean over the mild edits: {f32})."
+    else: whose = ' The metrics and robustness figures below were measured on the float32 model.'
+    return (f"\nThis is an **int8 ({q['mode']}) quantization** of `{q.get('source_version', '?')}`{cost}."
+            f" Settings: {q.get('settings') or q['mode']}{calib}.{cams}{whose}\n")
+
+
 # %% ../nbs/06_export.ipynb #70677199
 def model_card(info: dict) -> str:
     "A Markdown model card from a `model.json` dict: what, data, decision rule, metrics, robustness, training, intended use and limits."
@@ -253,12 +272,7 @@ def model_card(info: dict) -> str:
     held = f"{cfg['n_val']:,} training images were held out for validation (model selection, calibration)" if cfg.get('n_val') else ''
     seen = (f"This model saw {cfg['train_limit']:,} training images only; {held or 'no validation split'}.\n" if cfg.get('train_limit') else
             f"{held}.\n" if held else '')
-    q = info.get('quantization')
-    calib = f", calibrated on {q['n_calibration']:,} validation images" if q and q.get('n_calibration') else ''
-    quant = (f"\nThis is an **int8 ({q['mode']}) quantization** of `{q.get('source_version', '?')}`"
-             f"{'' if not q.get('report') else ': test accuracy %.4f → %.4f (%+.2f points; same decision on %.2f%% of %s images)' % (q['report']['acc_fp32'], q['report']['acc_int8'], q['report']['delta_points'], 100 * q['report']['agree'], format(q['report']['n'], ','))}."
-             f" Settings: {q.get('settings') or q['mode']}{calib}."
-             " The metrics and robustness figures below were measured on the float32 model.\n") if q else ''
+    quant = _card_quantization(info)
     cam = '×'.join(map(str, info.get('cam_size', [])))
     return f"""# Model card: `{info['version']}`
 {status}{quant}
@@ -357,10 +371,25 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
     return info
 
 # %% ../nbs/06_export.ipynb #9f495b7b
+def int8_robustness(onnx_path, images, labels, temperature: float, threshold: float, parent: dict | None = None) -> dict:
+    "An int8 copy's own mild-edit accuracies (`postproc.MILD`, through the serving decode path), as `ModelInfo.robustness`; `parent`: the float32 model's."
+    from cifake_nb.postproc import MILD, SURVIVES, mild_summary, postproc_table
+    sess = onnx_session(onnx_path)
+    df = postproc_table(lambda x: p_fake(run_onnx(sess, x)[0], temperature), images, labels, threshold,
+                        kinds=list(dict.fromkeys(k for k, _ in MILD)), progress=False)
+    m = mild_summary(df)
+    out = dict(n=len(labels), model='int8', mild=m['mild'], mild_mean=m['mild_mean'], mild_worst=m['mild_worst'],
+               survives=[f'{k}: {100 * v:.1f}%' for k, v in m['mild'].items() if v >= SURVIVES],
+               fails=[f'{k}: {100 * v:.1f}%' for k, v in m['mild'].items() if v < SURVIVES],
+               source='scripts/ship_int8.py, on this int8 copy')
+    if (parent or {}).get('mild_mean') is not None: out['float32_mild_mean'] = parent['mild_mean']
+    return out
+
 def _export_int8(out: Path, info: dict, calibration_images, reference_images: int, source,
-                 test=None, max_delta_pp: float | None = None) -> dict:
+                 test=None, max_delta_pp: float | None = None, robustness=None) -> dict:
     """Write the int8 sibling folder `out/int8` of an export (model, model.json, card, reference profile); returns the parent's `int8` record.
-    With `test=(images, labels)` the int8 cost is measured there and recorded; past `max_delta_pp` points of accuracy nothing is written."""
+    With `test=(images, labels)` the int8 cost is measured there and recorded; past `max_delta_pp` points of accuracy nothing is written.
+    With `robustness=(images, labels)` the int8 copy's own mild-edit accuracies replace the float32 figures it would otherwise carry."""
     qdir, tmp = out / 'int8', out / 'int8.partial'
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -372,7 +401,9 @@ def _export_int8(out: Path, info: dict, calibration_images, reference_images: in
                 raise ExportError(f"int8 changes test accuracy by {rep['delta_points']:+.2f} points ({rep['acc_fp32']:.4f} → {rep['acc_int8']:.4f}), "
                                   f"more than the {max_delta_pp} allowed: no int8 model written (keep serving float32)")
         own = ('version', 'onnx_sha256', 'file', 'cam_size', 'parity', 'format', 'inputs', 'outputs', 'exported_with', 'opset', 'int8')
-        qinfo = model_info(tmp / 'model.onnx', {**{k: v for k, v in info.items() if k not in own}, 'quantization': {**q, 'source_version': info['version']}},
+        rob = {} if robustness is None else {'robustness': int8_robustness(tmp / 'model.onnx', *robustness, info['temperature'], info['threshold'],
+                                                                           info.get('robustness'))}
+        qinfo = model_info(tmp / 'model.onnx', {**{k: v for k, v in info.items() if k not in own}, 'quantization': {**q, 'source_version': info['version']}, **rob},
                            version_tag='-int8')
         write_model_json(qinfo, tmp / 'model.json'); (tmp / 'MODEL_CARD.md').write_text(model_card(qinfo))
         if reference_images: _write_reference(tmp, qinfo, reference_images, source)
@@ -387,11 +418,12 @@ def quantize_folder(folder,                   # an exported model folder (model.
                     max_delta_pp: float | None = None,  # with `test`: write nothing if int8 moves its accuracy by more (points)
                     reference_images: int = 5000,       # validation images in the int8 reference profile (drift detection); 0: none
                     data_source=None,         # where those come from; None → cifake_nb.data.default_source()
+                    robustness=None,          # (images, labels), e.g. 2,000 stratified test images: the int8 copy's own mild-edit robustness for its card
                    ) -> dict:
     "Add (or replace) the static int8 sibling `folder/int8/` of an exported model folder, and record it in `folder/model.json`; returns that record."
     folder = Path(folder)
     info = ModelInfo.from_json(folder / 'model.json').to_dict()
-    info['int8'] = _export_int8(folder, info, calibration_images, reference_images, data_source, test, max_delta_pp)
+    info['int8'] = _export_int8(folder, info, calibration_images, reference_images, data_source, test, max_delta_pp, robustness)
     write_model_json(info, folder / 'model.json'); (folder / 'MODEL_CARD.md').write_text(model_card(info))
     return info['int8']
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 import onnxruntime as ort
-from .core import IMG_SIZE, ModelInfo, SidecarError, decide, p_fake, sha256_file, to_input
+from .core import IMG_SIZE, ModelInfo, SidecarError, cam_agreement, decide, p_fake, sha256_file, to_input
 from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image', 'default_model_dir',
            'hub_model_dir', 'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam',
-           'Prediction', 'batch_threads', 'batch_spin', 'list_images', 'Predictor']
+           'Prediction', 'batch_threads', 'batch_spin', 'list_images', 'Predictor', 'compare_predictors']
 
 # %% ../nbs/07_inference.ipynb #1e8f472f
 MAX_BYTES = 20 * 2**20  # largest encoded image accepted, bytes (20 MiB)
@@ -380,3 +380,23 @@ class Predictor:
             if len(xs) == batch_size: flush()
         if xs: flush()
         return out
+
+# %% ../nbs/07_inference.ipynb #f5a6b7c8
+def compare_predictors(reference: Predictor,  # e.g. the float32 model
+                       other: Predictor,      # e.g. its int8 sibling
+                       images: np.ndarray,    # uint8 [N, 32, 32, 3], N ≥ 1
+                       labels=None,           # 0 = REAL, 1 = FAKE: adds each one's accuracy
+                      ) -> dict:
+    "How far `other`'s answers are from `reference`'s: same-decision rate, |Δp_fake|, per-image Pearson r of the heatmaps (CAMs), CAM sign agreement."
+    if len(images) == 0: raise ValueError('compare_predictors needs at least one image')
+    (pa, ca), (pb, cb) = reference.predict_arrays(images), other.predict_arrays(images)
+    if ca.shape != cb.shape: raise ValueError(f'heatmaps of shape {ca.shape[1:]} against {cb.shape[1:]}: not two copies of one model')
+    da, db, dp = pa >= reference.threshold, pb >= other.threshold, np.abs(pa - pb)
+    out = dict(n=len(pa), same_decision=float((da == db).mean()), p_fake_diff_mean=float(dp.mean()), p_fake_diff_p99=float(np.quantile(dp, .99)),
+               p_fake_diff_max=float(dp.max()), **cam_agreement(ca, cb))
+    if labels is not None:
+        y = np.asarray(labels).reshape(-1) == 1
+        if len(y) != len(pa): raise ValueError(f'{len(pa)} images but {len(y)} labels')
+        out.update(acc_reference=float((da == y).mean()), acc_other=float((db == y).mean()))
+    return out
+

@@ -106,7 +106,7 @@ def main():
     tmp = tempfile.TemporaryDirectory()
     sibling = pred.model_dir / (pred.info.get('int8') or {}).get('folder', 'int8')
     if not a.int8 and not a.float32_only and (sibling / 'model.json').exists():
-        models['int8'] = Predictor(sibling)  # the folder's own int8 model (scripts/ship_int8.py), as `cifake-demo --int8` serves it
+        models['int8'] = Predictor(sibling)  # the folder's own int8 model (scripts/ship_int8.py), as `cifake-demo` serves it (by default on a CPU with VNNI)
         print(f'int8: the model folder\'s int8 sibling {models["int8"].version} ({models["int8"].info["quantization"].get("settings", "static")})')
     if a.int8:
         cfg = pred.info.get('config') or {}

@@ -1,12 +1,15 @@
 """Write the static int8 sibling of a model folder (default: the shipped one, cifake_nb/assets/default/int8/), if it keeps
 test accuracy within --max-delta points of the float32 model; otherwise write nothing and exit 1 with one line.
 
-  .venv/bin/python scripts/ship_int8.py [--model cifake_nb/assets/default] [--calibration 1000] [--max-delta 0.1]
+  .venv/bin/python scripts/ship_int8.py [--model cifake_nb/assets/default] [--calibration 1000] [--max-delta 0.1] [--robustness-images 2000]
 
 Calibration: --calibration images drawn (seed 0) from the model's own validation split (its n_val / val_seed carved from
 train), never from the test split. The test split is measured once, as the ship gate, and recorded in int8/model.json and
-its card; nothing is chosen on it (the quantization settings, `cifake_nb.export.STATIC_INT8`, were chosen on validation).
-Serve it with `cifake-demo --int8` or `Predictor('cifake_nb/assets/default/int8')`.
+its card with how alike the two copies' heatmaps are; nothing is chosen on it (the quantization settings,
+`cifake_nb.export.STATIC_INT8`, were chosen on validation). With --robustness-images N (default 2000) the int8 copy's own
+accuracy after the model card's mild edits is measured on N stratified test images (seed 0, the float32 card's sample)
+and its card shows those figures, not the float32 model's. `cifake-demo` serves the int8 sibling by default on a CPU
+with VNNI (`--precision int8` or `float32` to choose); `Predictor('cifake_nb/assets/default/int8')` loads it.
 """
 import argparse, json, sys
 from pathlib import Path
@@ -21,11 +24,13 @@ def main(argv=None) -> int:
     ap.add_argument('--calibration', type=int, default=1000, help='validation images to calibrate on (default 1000)')
     ap.add_argument('--max-delta', type=float, default=0.1, help='largest |int8 − float32| test accuracy change allowed, points (default 0.1)')
     ap.add_argument('--reference-images', type=int, default=5000, help='validation images in int8/reference_profile.json (0: none)')
+    ap.add_argument('--robustness-images', type=int, default=2000, help="stratified test images for the int8 copy's own mild-edit figures (0: keep float32's, said so in its card)")
     a = ap.parse_args(argv)
     import numpy as np
     from cifake_nb.core import ModelInfo
     from cifake_nb.data import load_cifake, default_source, train_val_split
     from cifake_nb.export import ExportError, quantize_folder
+    from cifake_nb.postproc import stratified_sample
     folder = Path(a.model)
     if not (folder / 'model.json').exists(): ap.exit(1, f'ship_int8: error: {folder} has no model.json: pass an exported model folder\n')
     cfg = ModelInfo.from_json(folder / 'model.json').config or {}
@@ -33,13 +38,23 @@ def main(argv=None) -> int:
     ds = load_cifake(source, progress=False)
     _, val = train_val_split(ds.train, int(cfg.get('n_val', 10_000)), int(cfg.get('val_seed', 0)))
     calib = val.images[np.random.default_rng(0).choice(len(val), min(a.calibration, len(val)), replace=False)]
+    rob = None
+    if a.robustness_images:
+        if not 0 < a.robustness_images <= len(ds.test): ap.exit(1, f'ship_int8: error: --robustness-images {a.robustness_images}: expected 0 to {len(ds.test):,} (the test split)\n')
+        idx = stratified_sample(ds.test.labels, a.robustness_images, seed=0)
+        rob = (ds.test.images[idx], ds.test.labels[idx])
     try: rec = quantize_folder(folder, calib, test=(ds.test.images, ds.test.labels), max_delta_pp=a.max_delta,
-                               reference_images=a.reference_images, data_source=source)
+                               reference_images=a.reference_images, data_source=source, robustness=rob)
     except ExportError as e: ap.exit(1, f'ship_int8: error: {str(e).splitlines()[0]}\n')
     r = ModelInfo.from_json(folder / 'int8' / 'model.json').quantization['report']
     print(f"ship_int8: wrote {folder / 'int8'} ({rec['version']}): test accuracy {100 * r['acc_fp32']:.2f}% float32 → {100 * r['acc_int8']:.2f}% int8 "
           f"({r['delta_points']:+.2f} pp, allowed ±{a.max_delta}), same decision on {100 * r['agree']:.2f}% of {r['n']:,} test images; "
-          f"{r['bytes_int8'] / 1024:.0f} KiB against {r['bytes_fp32'] / 1024:.0f} KiB")
+          f"{r['bytes_int8'] / 1024:.0f} KiB against {r['bytes_fp32'] / 1024:.0f} KiB; heatmaps: Pearson r {r['cam_r_mean']:.4f} (1st percentile {r['cam_r_p1']:.4f})")
+    rob = ModelInfo.from_json(folder / 'int8' / 'model.json').robustness
+    if rob.get('model') == 'int8':
+        print(f"ship_int8: int8 after the mild edits ({rob['n']:,} test images): mean {100 * rob['mild_mean']:.1f}%, worst {100 * rob['mild_worst']:.1f}% "
+              f"(float32: mean {100 * rob['float32_mild_mean']:.1f}%)" if rob.get('float32_mild_mean') is not None else
+              f"ship_int8: int8 after the mild edits ({rob['n']:,} test images): mean {100 * rob['mild_mean']:.1f}%, worst {100 * rob['mild_worst']:.1f}%")
     print(json.dumps(rec))
     return 0
 

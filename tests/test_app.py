@@ -18,7 +18,8 @@ from PIL import Image
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from cifake_nb.app import PredictionLog, build_demo, create_app
+from cifake_nb.app import PredictionLog, build_demo, create_app, served_model_dir
+from cifake_nb.inference import Predictor, default_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CIFAKE_TEST = ROOT.parent / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.parquet'
@@ -193,7 +194,7 @@ def test_healthz_and_api_on_served_app(served_app, predictor, good, tmp_path):
 
 
 def test_console_script_serves(tmp_path):
-    "`cifake-demo` (the `main` entry point) honours $PORT, binds 0.0.0.0 then, and answers /healthz."
+    "`cifake-demo` (the `main` entry point) honours $PORT, binds 0.0.0.0 then, answers /healthz, and serves the copy `served_model_dir` picks for this CPU, saying which."
     port = free_port()
     env = {**os.environ, 'PORT': str(port), 'CIFAKE_LOG_DB': str(tmp_path / 'log.sqlite')}
     proc = subprocess.Popen([sys.executable, '-c', 'from cifake_nb.app import main; main()'], env=env,
@@ -207,10 +208,13 @@ def test_console_script_serves(tmp_path):
             except httpx.TransportError: time.sleep(0.25)
         assert proc.poll() is None, proc.stdout.read()
         assert r.status_code == 200 and r.json()['status'] == 'ok'
+        served, why = served_model_dir()   # the shipped int8 sibling on a CPU with VNNI, float32 elsewhere
+        want = Predictor(served).version
+        assert r.json()['model_version'] == want and ('int8' in want) == (served == default_model_dir() / 'int8'), (r.json(), want)
     finally:
         proc.terminate()
         try: out = proc.communicate(timeout=15)[0]
         except subprocess.TimeoutExpired:
             proc.kill()
             out = proc.communicate()[0]
-    assert 'serving on http://0.0.0.0:' in out, out
+    assert 'serving on http://0.0.0.0:' in out and f'cifake-demo: model {want} ({why})' in out, out

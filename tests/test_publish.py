@@ -330,6 +330,19 @@ def test_bench_budget_ours_recipe_follows_the_epochs_a_budget_buys():
     assert bb.ours_recipe(1, [], probe=lambda: 5.0) == bb.OURS_LONG   # a fast machine (a GPU): batch 256 from the first minute
 
 
+def test_bench_budget_gpu_recipes_are_valid_runs_of_their_model():
+    "Each GPU recipe of bench_budget (--device cuda) reads as a valid TrainConfig of its model; paper_cnn's lr is its own (gpu.yaml's 0.4 kills it)."
+    import bench_budget as bb
+    from cifake_nb.train import TrainConfig, read_params
+    cfgs = {}
+    for m, (path, extra) in bb.GPU_MODELS.items():
+        files = [path] if isinstance(path, str) else path
+        cfgs[m] = TrainConfig.from_dict({**read_params([str(ROOT / f) for f in files]), **extra})
+        assert cfgs[m].model == m and not cfgs[m].problems(), (m, cfgs[m].problems())
+    gpu = TrainConfig.from_dict(read_params(str(ROOT / 'params' / 'gpu.yaml')))
+    assert cfgs['paper_cnn'].lr < gpu.lr and cfgs['paper_cnn'].batch_size == gpu.batch_size and cfgs['paper_cnn'].model_kwargs == {}
+
+
 def test_budget_and_precision_benchmarks_are_published_on_the_results_page(project, tmp_path):
     "scripts/bench_budget.py --smoke for real (seconds), then its folder published: a smoke run is refused as a result, rows merge."
     root, _, _ = project
