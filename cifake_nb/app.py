@@ -759,6 +759,12 @@ def default_precision(env=None, # environment (None: os.environ)
     if v in ('0', 'false', 'no', 'off'): return 'float32'
     raise ValueError(f'CIFAKE_INT8={v!r}: expected 1 (serve int8) or 0 (serve float32); or set CIFAKE_PRECISION to one of {", ".join(PRECISIONS)}')
 
+def _quantized(folder: Path) -> bool:
+    "Whether `folder/model.json` describes an int8 (quantized) model."
+    from cifake_nb.core import ModelInfo
+    try: return bool(ModelInfo.from_json(folder / 'model.json').quantization)
+    except (ValueError, TypeError, OSError): return False
+
 def _int8_problem(base: Path) -> str | None:
     "Why `base/int8` cannot stand in for the model in `base` (None: it can)."
     from cifake_nb.core import ModelInfo
@@ -778,13 +784,15 @@ def served_model_dir(model_dir=None,          # a model folder or its model.onnx
     "`(model folder to serve, what was chosen and why)`: the int8 sibling for 'int8', or for 'auto' when it is there, current and fast here; `ValueError` (one line) when 'int8' cannot be had."
     from cifake_nb.inference import default_model_dir
     if precision not in PRECISIONS: raise ValueError(f'precision {precision!r}: expected one of {", ".join(PRECISIONS)}')
-    if precision == 'float32': return model_dir, 'float32, as asked'
     if str(model_dir or '').startswith('hf://'):
         if precision == 'int8': raise ValueError(f'--precision int8 takes a local model folder; for a Hub model pass its int8 folder, e.g. --model-dir {model_dir.split("@")[0]}/int8')
-        return model_dir, 'as given (a Hub model: pass its int8 folder to serve int8)'
+        return model_dir, 'float32, as asked' if precision == 'float32' else 'as given (a Hub model: pass its int8 folder to serve int8)'
     base = default_model_dir() if model_dir is None else Path(model_dir).expanduser()
     if base.is_file(): base = base.parent
-    if base.name == 'int8' and (base / 'model.json').exists(): return model_dir, 'int8, as given'
+    if _quantized(base):   # the folder given is itself an int8 copy
+        if precision == 'float32': raise ValueError(f'{base} holds an int8 model: for float32 pass the folder it was quantized from (its parent, for a sibling)')
+        return model_dir, 'int8, as given'
+    if precision == 'float32': return model_dir, 'float32, as asked'
     if (why := _int8_problem(base)) is None:
         if precision == 'int8': return base / 'int8', 'int8, as asked'
         if fast_int8 if fast_int8 is not None else int8_is_fast():
