@@ -814,7 +814,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     try: precision = default_precision(env)
     except ValueError as e: p.error(str(e))
     p.add_argument('--precision', choices=PRECISIONS, default=precision,
-                   help=f"auto: the model folder's int8 sibling (<model>/int8, scripts/ship_int8.py) when there is one, else float32; "
+                   help=f"auto: the model folder's int8 sibling (<model>/int8, scripts/ship_int8.py) on a CPU with VNNI when there is a current one, else float32; "
                         f"int8: only that; float32: never (default {precision}, from $CIFAKE_PRECISION)")
     p.add_argument('--int8', dest='precision', action='store_const', const='int8', help='the same as --precision int8')
     p.add_argument('--log-db', default=None, help='SQLite prediction log (default $CIFAKE_LOG_DB or ~/.cache/cifake_nb/predictions.sqlite)')

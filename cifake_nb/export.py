@@ -373,14 +373,12 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
 # %% ../nbs/06_export.ipynb #9f495b7b
 def int8_robustness(onnx_path, images, labels, temperature: float, threshold: float, parent: dict | None = None) -> dict:
     "An int8 copy's own mild-edit accuracies (`postproc.MILD`, through the serving decode path), as `ModelInfo.robustness`; `parent`: the float32 model's."
-    from cifake_nb.postproc import MILD, SURVIVES, mild_summary, postproc_table
+    from cifake_nb.postproc import MILD_KINDS, mild_summary, postproc_table, survival
     sess = onnx_session(onnx_path)
     df = postproc_table(lambda x: p_fake(run_onnx(sess, x)[0], temperature), images, labels, threshold,
-                        kinds=list(dict.fromkeys(k for k, _ in MILD)), progress=False)
+                        kinds=MILD_KINDS, progress=False)
     m = mild_summary(df)
-    out = dict(n=len(labels), model='int8', mild=m['mild'], mild_mean=m['mild_mean'], mild_worst=m['mild_worst'],
-               survives=[f'{k}: {100 * v:.1f}%' for k, v in m['mild'].items() if v >= SURVIVES],
-               fails=[f'{k}: {100 * v:.1f}%' for k, v in m['mild'].items() if v < SURVIVES],
+    out = dict(n=len(labels), model='int8', mild=m['mild'], mild_mean=m['mild_mean'], mild_worst=m['mild_worst'], **survival(m['mild']),
                source='scripts/ship_int8.py, on this int8 copy')
     if (parent or {}).get('mild_mean') is not None: out['float32_mild_mean'] = parent['mild_mean']
     return out

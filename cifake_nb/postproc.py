@@ -12,8 +12,8 @@ from tqdm.auto import tqdm
 from .images import decode_image
 
 # %% auto #0
-__all__ = ['EDITS', 'MILD', 'SURVIVES', 'edit_bytes', 'edited_images', 'predictor_scores', 'torch_scores', 'stratified_sample',
-           'postproc_table', 'mild_summary', 'plot_postproc']
+__all__ = ['EDITS', 'MILD', 'SURVIVES', 'MILD_KINDS', 'edit_bytes', 'edited_images', 'predictor_scores', 'torch_scores',
+           'stratified_sample', 'postproc_table', 'mild_summary', 'survival', 'plot_postproc']
 
 # %% ../nbs/05a_postproc.ipynb #dcf942c5
 _UPSCALERS = {'nearest': Image.NEAREST, 'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC, 'lanczos': Image.LANCZOS}
@@ -43,6 +43,7 @@ EDITS: dict[str, tuple[Callable, tuple]] = {  # kind → (fn(PIL image, setting,
 MILD = [('resize', 0.6), ('resize', 0.8), ('upload_bicubic', 3), ('upload_bicubic', 8), ('crop', 3), ('blur', 0.7),
         ('jpeg', 70), ('noise', 5), ('sharpen', 100)]  # issue 10's "mild" edits: each should cost a robust model little
 SURVIVES = 0.965  # issue 10's bar: a model survives a mild edit when its accuracy after it is at least this
+MILD_KINDS = list(dict.fromkeys(k for k, _ in MILD))  # the edit kinds MILD draws on, for postproc_table(kinds=...)
 
 # %% ../nbs/05a_postproc.ipynb #c3521b9b
 def edit_bytes(image: np.ndarray,  # one uint8 [H, W, 3] RGB image
@@ -128,6 +129,12 @@ def mild_summary(df) -> dict:
     mild = {f'{k} {s}': acc[(k, s)] for k, s in MILD if (k, s) in acc}
     return dict(clean=float(df[df.kind == 'none'].accuracy.iloc[0]), mild_mean=float(np.mean(list(mild.values()))) if mild else float('nan'),
                 mild_worst=min(mild.values()) if mild else float('nan'), mild=mild)
+
+def survival(mild: dict,  # edit name → accuracy, e.g. `mild_summary(df)['mild']`
+            ) -> dict:
+    "The model card's lists: `survives` (accuracy ≥ `SURVIVES`) and `fails`, as 'edit: 97.7%' strings."
+    fmt = lambda k, v: f'{k}: {100 * v:.1f}%'
+    return dict(survives=[fmt(k, v) for k, v in mild.items() if v >= SURVIVES], fails=[fmt(k, v) for k, v in mild.items() if v < SURVIVES])
 
 # %% ../nbs/05a_postproc.ipynb #aaa2e28f
 def plot_postproc(df, metric: str = 'accuracy', title: str = ''):

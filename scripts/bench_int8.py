@@ -24,9 +24,8 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     import numpy as np
     from cifake_nb.data import default_source, load_cifake
-    from cifake_nb.inference import ModelError, Predictor, default_model_dir
-    from cifake_nb.inference import compare_predictors
-    from cifake_nb.postproc import MILD, mild_summary, postproc_table, predictor_scores, stratified_sample
+    from cifake_nb.inference import ModelError, Predictor, compare_predictors, default_model_dir
+    from cifake_nb.postproc import MILD_KINDS, mild_summary, postproc_table, predictor_scores, stratified_sample
     folder = Path(a.model) if a.model else default_model_dir()
     try: f32, q8 = Predictor(folder), Predictor(folder / 'int8')
     except ModelError as e: ap.exit(1, f'bench_int8: error: {e} (write the int8 sibling with scripts/ship_int8.py --model {folder})\n')
@@ -39,10 +38,9 @@ def main(argv=None) -> int:
           f"  heatmaps: Pearson r mean {fid['cam_r_mean']:.4f}, 1st percentile {fid['cam_r_p1']:.4f}; CAM cells of the same sign {100 * fid['cam_same_sign']:.2f}%",
           flush=True)
     idx = stratified_sample(y, a.n, seed=0)
-    kinds = list(dict.fromkeys(k for k, _ in MILD))
     rob = {}
     for name, p in (('float32', f32), ('int8', q8)):
-        df = postproc_table(predictor_scores(p), x[idx], y[idx], threshold=p.threshold, kinds=kinds, seed=0, progress=False)
+        df = postproc_table(predictor_scores(p), x[idx], y[idx], threshold=p.threshold, kinds=MILD_KINDS, seed=0, progress=False)
         rob[name] = dict(mild_summary(df), table=[dict(kind=r.kind, setting=r.setting, accuracy=r.accuracy) for r in df.itertuples()])
     print(f'robustness, {len(idx):,} test images through the serving decode path (accuracy %):')
     print('| edit | float32 | int8 |\n|---|---|---|')

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'scripts'))
 import publish_results as pr  # noqa: E402  (scripts/, not a package)
-from cifake_nb.postproc import SURVIVES  # noqa: E402  (issue 10's bar for a mild edit, shared with the int8 card)
+from cifake_nb.postproc import survival  # noqa: E402  (issue 10's survives/fails lists, shared with the int8 card)
 
 PAGE = 'evaluate_clean_vs_robust.ipynb'
 SUMMARY = 'recipes.json'
@@ -62,8 +62,7 @@ def robustness_of(summary: dict, run: dict) -> dict:
     other = {r: v for r, v in summary['recipes'].items() if r != run['recipe']}
     return dict(n=summary['n_postproc'], mild=mild, mild_mean=run['mild_mean'], mild_worst=run['mild_worst'],
                 cifar_c_1_3=run['cifar_c_1_3'], cifar_c_1_5=run['cifar_c_1_5'],
-                survives=[f'{k}: {100 * v:.1f}%' for k, v in mild.items() if v >= SURVIVES],
-                fails=[f'{k}: {100 * v:.1f}%' for k, v in mild.items() if v < SURVIVES],
+                **survival(mild),
                 source=f'nbs/results/{PAGE}', other_recipe=other)
 
 

@@ -52,9 +52,8 @@ def main(argv=None) -> int:
           f"{r['bytes_int8'] / 1024:.0f} KiB against {r['bytes_fp32'] / 1024:.0f} KiB; heatmaps: Pearson r {r['cam_r_mean']:.4f} (1st percentile {r['cam_r_p1']:.4f})")
     rob = ModelInfo.from_json(folder / 'int8' / 'model.json').robustness
     if rob.get('model') == 'int8':
-        print(f"ship_int8: int8 after the mild edits ({rob['n']:,} test images): mean {100 * rob['mild_mean']:.1f}%, worst {100 * rob['mild_worst']:.1f}% "
-              f"(float32: mean {100 * rob['float32_mild_mean']:.1f}%)" if rob.get('float32_mild_mean') is not None else
-              f"ship_int8: int8 after the mild edits ({rob['n']:,} test images): mean {100 * rob['mild_mean']:.1f}%, worst {100 * rob['mild_worst']:.1f}%")
+        f32 = f" (float32: mean {100 * rob['float32_mild_mean']:.1f}%)" if rob.get('float32_mild_mean') is not None else ''
+        print(f"ship_int8: int8 after the mild edits ({rob['n']:,} test images): mean {100 * rob['mild_mean']:.1f}%, worst {100 * rob['mild_worst']:.1f}%{f32}")
     print(json.dumps(rec))
     return 0
 
