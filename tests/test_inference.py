@@ -31,6 +31,12 @@ def cifake(data_dir):
 
 
 @pytest.fixture(scope='module')
+def shipped_test_outputs(predictor, cifake):
+    "The shipped float32 model's (p_fake, CAMs) on the 20,000 test images, computed once for the tests that check its figures."
+    return predictor.predict_arrays(cifake.test.images)
+
+
+@pytest.fixture(scope='module')
 def toy_export(tmp_path_factory, cifake):
     "A speednet given 10 SGD steps on 2,048 training images (so its logits are not near zero), exported to ONNX."
     import torch
@@ -155,7 +161,7 @@ def test_hub_model_from_the_local_cache(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match='HF_HUB_OFFLINE is set'): Predictor('hf://someone/other-model')
 
 
-def test_shipped_model_accuracy(predictor, cifake):
+def test_shipped_model_accuracy(predictor, cifake, request):
     "The shipped model's test accuracy, re-measured through the Predictor, matches its model.json within 0.1 points."
     m = predictor.info.get('metrics') or {}
     test = (predictor.info.get('evaluation') or {}).get('test') or {}  # where export(report=...) records the evaluation's test metrics
@@ -164,15 +170,15 @@ def test_shipped_model_accuracy(predictor, cifake):
     if predictor.info.get('data_fingerprint') and predictor.info['data_fingerprint'] != cifake.fingerprint:
         pytest.skip(f"the data at hand (fingerprint {cifake.fingerprint[:12]}) is not the data the model was measured on ({predictor.info['data_fingerprint'][:12]})")
     assert len(cifake.test) == 20_000
-    p, _ = predictor.predict_arrays(cifake.test.images)
+    p, _ = request.getfixturevalue('shipped_test_outputs')
     acc = float(((p >= predictor.threshold) == (cifake.test.labels == 1)).mean())
     assert abs(acc - stated) * 100 <= 0.1, f'measured test accuracy {acc:.4f}, model.json states {stated:.4f}'
 
 
-def test_shipped_int8_sibling(predictor, cifake):
+def test_shipped_int8_sibling(predictor, cifake, request):
     """The shipped int8 sibling (scripts/ship_int8.py) is the shipped model's, keeps its decision rule, and its stated test cost is what
     the Predictor measures now: int8 and float32 accuracies as recorded (±0.05 points), within 0.1 points of each other (the ship rule);
-    its heatmaps follow float32's (what cifake-demo, which serves int8 by default, shows users) as recorded; its card's robustness is its own."""
+    its heatmaps follow float32's (what cifake-demo shows users where it serves int8: CPUs with VNNI) as recorded; its card's robustness is its own."""
     rec = predictor.info.get('int8') or {}
     assert rec.get('folder') == 'int8', f'the shipped model {predictor.version} records no int8 sibling in model.json (run scripts/ship_int8.py)'
     q = Predictor(default_model_dir() / rec['folder'])
@@ -180,7 +186,7 @@ def test_shipped_int8_sibling(predictor, cifake):
     assert (q.version, quant['source_version'], q.threshold, q.temperature) == (rec['version'], predictor.version, predictor.threshold, predictor.temperature)
     assert os.path.getsize(q._onnx) < os.path.getsize(predictor._onnx) / 3
     if predictor.info.get('data_fingerprint') != cifake.fingerprint: pytest.skip('the data at hand is not the data the model was measured on')
-    pf, camf = predictor.predict_arrays(cifake.test.images)
+    pf, camf = request.getfixturevalue('shipped_test_outputs')
     pq, cam = q.predict_arrays(cifake.test.images)
     acc = lambda p: float(((p >= predictor.threshold) == (cifake.test.labels == 1)).mean())
     r = quant['report']

@@ -1,5 +1,6 @@
 """`make main` end to end: `make main PARAMS=params/smoke.yaml EVAL_PARAMS=params/eval_smoke.yaml` (scripts/main.py) trains, evaluates and exports, and the exported
-model's decision rule is the evaluation report's entry for the trained weights (read by SHA-256, not copied).
+model's decision rule is the evaluation report's entry for the trained weights (read by SHA-256, not copied). Its training
+step is the papermill smoke run: the run folder keeps its record, the model learns, progress reaches the terminal.
 Needs the real CIFAKE (../shared/cifake or $CIFAKE_SOURCE), or the Hub when HF_HUB_OFFLINE is off."""
 import json, os, subprocess, sys
 from pathlib import Path
@@ -22,6 +23,17 @@ def test_main_trains_evaluates_and_exports_with_the_reports_rule(tmp_path):
     from cifake_nb.core import CheckpointMeta, EvalReport, ModelInfo
     (run,) = [p for p in (tmp_path / 'runs').iterdir() if not p.name.startswith('eval-')]
     (ev,) = (tmp_path / 'runs').glob('eval-*')
+    # step 2, the papermill training run (`cifake-run train params/smoke.yaml`): a fresh run folder holding its record, and the model learns
+    assert run.name.startswith('smoke-')
+    assert {'train.ipynb', 'model.safetensors', 'model.json', 'metrics.jsonl', 'curves.png', 'config.json'} <= {p.name for p in run.iterdir()}
+    meta = json.loads((run / 'model.json').read_text())
+    assert meta['metrics']['val_acc'] > 0.75, meta['metrics']      # chance is 0.5
+    assert meta['command'].startswith('cifake-run train') and meta['config']['run_name'] == 'smoke'
+    nb = json.loads((run / 'train.ipynb').read_text())
+    assert any(o.get('data', {}).get('image/png') for c in nb['cells'] for o in c.get('outputs', []))  # the curves are in the record
+    # progress reaches the terminal while papermill runs (and the run folder's log): one line per epoch with an ETA
+    for e in (1, 2, 3): assert f'epoch   {e}/3' in r.stdout and f'epoch   {e}/3' in (run / 'run.log').read_text(), r.stdout[-2000:]
+    assert 'ETA ' in r.stdout
     report, info = EvalReport.from_json(ev / 'metrics.json'), ModelInfo.from_json(run / 'export' / 'model.json')
     ce = report.for_checkpoint(CheckpointMeta.from_json(run / 'model.json').sha256)
     assert (info.temperature, info.threshold, info.checkpoint_sha256) == (ce.temperature, ce.threshold, ce.sha256)

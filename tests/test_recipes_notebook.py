@@ -1,6 +1,6 @@
 """nbs/evaluate_recipes.ipynb (the clean-vs-robust comparison) through papermill on a tiny CIFAKE image folder: every
 checkpoint exported and scored through the Predictor, the summary written, and a later execution that adds a seed
-merging the earlier seeds' results (`prior`) into the headline; a prior made on other samples is refused."""
+merging the earlier seeds' results (`prior`) into the headline; a prior made on other samples is refused before any work."""
 import json, shutil, subprocess, sys
 from pathlib import Path
 import pytest
@@ -50,6 +50,7 @@ def test_comparison_then_one_more_seed_with_prior(tiny):
     assert [p for p in s2['per_run'] if p['seed'] == 0 and p['recipe'] == 'clean'][0]['test_accuracy'] == s1['per_run'][0]['test_accuracy']
     with pytest.raises(pm.PapermillExecutionError, match='other test samples, not comparable'):
         _run(tmp, 'other', data_source=tiny['data'], clean_runs=[r['clean2']], robust_runs=[], prior=str(first / 'summary.json'), seed=1)
+    assert not (tmp / 'other' / 'export').exists() and not list((tmp / 'other').glob('*.json')), 'refused before any checkpoint was assessed'
     publish_case(tmp, first, s1)
 
 
