@@ -1,7 +1,8 @@
 """The demo in a real browser: headless Chromium (the system's /usr/bin/chromium, driven by Playwright)
 uploads images and checks that the verdict, the heatmap, the error pop-up and the batch table appear.
 It serves the app as `cifake-demo` does (`create_app`: the request guard in front of Gradio). Screenshots go to
-tests/artifacts/ (the demo with an example clicked is committed there, to be looked at). Skipped when /usr/bin/chromium is missing:
+tests/artifacts/ (the demo with an example clicked is committed there, to be looked at, and rewritten only when the page
+looks different, so a test run leaves git clean). Skipped when /usr/bin/chromium is missing:
 install it with `apt-get install -y chromium` (never `playwright install`).
 """
 import io, os, re, socket
@@ -22,6 +23,21 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'{CHROMIUM} is missing: `apt-get install -y chromium` to run browser tests')
 sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright Python package is not installed')
+
+
+def screenshot_changed(png: bytes, path: Path, tol: int = 24, frac: float = 1e-4) -> bool:
+    """Whether `png` shows something other than the image at `path`: another size, or over `frac` of its pixels off by more than
+    `tol` levels. Two runs of the demo's screenshot (1280×1100) differed in 50 pixels by at most 8 levels: not a change."""
+    if not path.exists(): return True
+    a, b = (np.asarray(Image.open(io.BytesIO(x)).convert('RGB'), dtype=np.int16) for x in (png, path.read_bytes()))
+    return a.shape != b.shape or float((np.abs(a - b).max(-1) > tol).mean()) > frac
+
+
+def keep_screenshot(png: bytes, path: Path) -> None:
+    """Write a committed screenshot only when the page looks different: a re-run that differs by anti-aliasing and font
+    rendering leaves the committed file (and so git) as it was."""
+    path.parent.mkdir(exist_ok=True)
+    if screenshot_changed(png, path): path.write_bytes(png)
 
 
 def cifake_images(n: int) -> list[bytes]:
@@ -138,8 +154,7 @@ def test_example_click_and_upload_another(page, demo_url, tmp_path):
     sync_api.expect(page.locator('#verdict')).to_contain_text(expected.label)
     sync_api.expect(page.locator('#warnings')).to_contain_text(f"True label of this example: {first['label']}")
     sync_api.expect(page.locator('#upload_preview img')).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / 'demo_example_clicked.png'), full_page=True, animations='disabled')
+    keep_screenshot(page.screenshot(full_page=True, animations='disabled'), ARTIFACTS / 'demo_example_clicked.png')
     other = next(e for e in examples if e['label'] == 'REAL')
     want = demo_url[1].service.predictor.predict(EXAMPLES_DIR / other['file'])
     f = tmp_path / 'another.jpg'
@@ -147,3 +162,24 @@ def test_example_click_and_upload_another(page, demo_url, tmp_path):
     page.get_by_test_id('Upload another image-upload-button').set_input_files(str(f))   # the box still holds the example
     sync_api.expect(page.locator('#verdict')).to_contain_text(want.label)
     sync_api.expect(page.locator('#warnings')).not_to_contain_text('True label')   # a visitor's own file has no known label
+
+
+def test_screenshot_kept_unless_the_page_looks_different(tmp_path):
+    "keep_screenshot: rendering noise leaves the committed file as it was; a changed region, a new size or no file rewrites it."
+    def png(a):
+        b = io.BytesIO(); Image.fromarray(a).save(b, format='PNG'); return b.getvalue()
+    base = np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    path = tmp_path / 'shot.png'
+    assert screenshot_changed(png(base), path)   # no file yet
+    keep_screenshot(png(base), path)
+    before = path.read_bytes()
+    noisy = base.copy(); noisy[::10, ::10] ^= 0x07   # 1% of the pixels off by up to 7 levels: anti-aliasing
+    noisy[100, 100] ^= 0xFF   # and one pixel fully (a caret)
+    shaded = np.clip(base.astype(int) + 10, 0, 255).astype(np.uint8)   # every pixel off by a few levels: font smoothing
+    for other in (noisy, shaded):
+        keep_screenshot(png(other), path)
+        assert path.read_bytes() == before
+    changed = base.copy(); changed[50:56, 50:54] = 0   # 24 pixels (0.04%) are different: a digit of a verdict
+    assert screenshot_changed(png(changed), path) and screenshot_changed(png(base[:150]), path)
+    keep_screenshot(png(changed), path)
+    assert path.read_bytes() == png(changed)
