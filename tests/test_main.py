@@ -26,18 +26,19 @@ def test_main_trains_evaluates_and_exports_with_the_reports_rule(tmp_path):
     # step 2, the papermill training run (`cifake-run train params/smoke.yaml`): a fresh run folder holding its record, and the model learns
     assert run.name.startswith('smoke-')
     assert {'train.ipynb', 'model.safetensors', 'model.json', 'metrics.jsonl', 'curves.png', 'config.json'} <= {p.name for p in run.iterdir()}
-    meta = json.loads((run / 'model.json').read_text())
-    assert meta['metrics']['val_acc'] > 0.75, meta['metrics']      # chance is 0.5
-    assert meta['command'].startswith('cifake-run train') and meta['config']['run_name'] == 'smoke'
+    meta = CheckpointMeta.from_json(run / 'model.json')
+    assert meta.metrics['val_acc'] > 0.75, meta.metrics      # chance is 0.5
+    assert meta.command.startswith('cifake-run train') and meta.config['run_name'] == 'smoke'
     nb = json.loads((run / 'train.ipynb').read_text())
     assert any(o.get('data', {}).get('image/png') for c in nb['cells'] for o in c.get('outputs', []))  # the curves are in the record
     # progress reaches the terminal while papermill runs (and the run folder's log): one line per epoch with an ETA
-    for e in (1, 2, 3): assert f'epoch   {e}/3' in r.stdout and f'epoch   {e}/3' in (run / 'run.log').read_text(), r.stdout[-2000:]
+    log = (run / 'run.log').read_text()
+    for e in (1, 2, 3): assert f'epoch   {e}/3' in r.stdout and f'epoch   {e}/3' in log, r.stdout[-2000:]
     assert 'ETA ' in r.stdout
     report, info = EvalReport.from_json(ev / 'metrics.json'), ModelInfo.from_json(run / 'export' / 'model.json')
-    ce = report.for_checkpoint(CheckpointMeta.from_json(run / 'model.json').sha256)
+    ce = report.for_checkpoint(meta.sha256)
     assert (info.temperature, info.threshold, info.checkpoint_sha256) == (ce.temperature, ce.threshold, ce.sha256)
-    assert info.evaluation['test']['accuracy'] == ce.test['accuracy'] and info.selection == CheckpointMeta.from_json(run / 'model.json').selection
+    assert info.evaluation['test']['accuracy'] == ce.test['accuracy'] and info.selection == meta.selection
     assert report.data['n_test'] == 2000 and ce.test['accuracy'] > 0.7, ce.test['accuracy']   # a 3-epoch smoke model on 2,000 test images
     from cifake_nb.inference import Predictor
     assert Predictor(run / 'export').threshold == ce.threshold
