@@ -4,13 +4,14 @@
 
 # %% ../nbs/08_app.ipynb #3f09189a
 from __future__ import annotations
-import argparse, asyncio, hashlib, importlib.resources, io, json, os, sqlite3, stat, threading, time, warnings
+import argparse, asyncio, hashlib, importlib.resources, json, math, os, re, sqlite3, stat, threading, time, warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import gradio as gr
 from PIL import Image
-from .images import MAX_PIXELS, FileReadError, bound_heap, read_file_bounded
+from .images import MAX_PIXELS, FileReadError, bound_heap, open_image, pixel_limit, read_file_bounded
 from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
 
 # %% auto #0
@@ -19,9 +20,9 @@ __all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS',
            'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path', 'PredictionLog',
            'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples',
            'example_label', 'user_error', 'demo_service', 'DemoHandlers', 'one_image_tab', 'several_images_tab',
-           'about_tab', 'build_demo', 'file_paths', 'is_upload', 'folder_bytes', 'sweep_uploads', 'RequestGuard',
-           'sweeper_lifespan', 'add_healthz', 'create_app', 'int8_is_fast', 'default_precision', 'served_model_dir',
-           'parse_args', 'main']
+           'about_tab', 'build_demo', 'file_paths', 'is_upload', 'folder_bytes', 'sweep_uploads', 'UploadLedger',
+           'Deadlines', 'receive_within', 'RequestGuard', 'sweeper_lifespan', 'deadline_protocol', 'add_healthz',
+           'create_app', 'int8_is_fast', 'default_precision', 'served_model_dir', 'parse_args', 'main']
 
 # %% ../nbs/08_app.ipynb #06e19e9d
 class UploadError(ValueError):
@@ -70,17 +71,18 @@ def read_upload(upload: str | Path | bytes | None,  # the upload: its bytes, or 
 
 # %% ../nbs/08_app.ipynb #32b9d450
 def check_pixels(data: bytes, max_pixels: int = MAX_PIXELS) -> None:
-    "Refuse an image whose header declares more than `max_pixels` pixels; reads the header only."
+    "Refuse an image whose header declares more pixels than its format's limit (`pixel_limit`); reads the header only, with the allowed plugins only."
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            w, h = Image.open(io.BytesIO(data)).size
+            img = open_image(data)
     except Image.DecompressionBombError as e:
         raise UploadError(f'the image declares too many pixels ({e}): downscale it below {max_pixels:,} pixels') from None
-    except Exception: return  # not an image or an unreadable header: the decoder explains what is wrong
-    if w * h > max_pixels:
-        raise UploadError(f'the image is {w}×{h} = {w * h:,} pixels, above this demo\'s limit of {max_pixels:,}: '
-                          'downscale it first (the model sees 32×32 pixels)')
+    except Exception: return  # not an allowed image or an unreadable header: the decoder explains what is wrong
+    (w, h), limit = img.size, pixel_limit(img.format, max_pixels)
+    if w * h > limit:
+        raise UploadError(f'the image is {w}×{h} = {w * h:,} pixels, above this demo\'s limit of {limit:,}'
+                          f'{" for " + img.format if limit < max_pixels else ""}: downscale it first (the model sees 32×32 pixels)')
 
 # %% ../nbs/08_app.ipynb #fd9030c0
 FAKE_RGB = (214, 39, 40)   # red: evidence for FAKE
@@ -519,26 +521,88 @@ def folder_bytes(root: Path) -> int:
     return total
 
 # %% ../nbs/08_app.ipynb #3c2403ee
-def sweep_uploads(root: Path, max_age_s: float, keep=frozenset()) -> tuple[int, int]:
-    "Delete files under `root` older than `max_age_s` seconds (except the paths in `keep`) and the folders left empty: `(files deleted, bytes freed)`."
-    n = freed = 0
-    cutoff = time.time() - max_age_s
-    keep = {os.path.realpath(k) for k in keep}
+def sweep_uploads(root: Path, max_age_s: float, keep=frozenset(),
+                  max_bytes: int | None = None,  # then also delete the oldest files until the folder holds at most this many bytes
+                  min_age_s: float = 10,         # ... but never a file younger than this, seconds (an upload about to be used)
+                 ) -> tuple[int, int]:
+    "Delete files under `root` older than `max_age_s` seconds (and the oldest beyond `max_bytes`), except the paths in `keep`; remove emptied folders: `(files deleted, bytes freed)`."
+    n = freed = total = 0
+    now, keep, kept = time.time(), {os.path.realpath(k) for k in keep}, []
+    def delete(p, st):
+        nonlocal n, freed
+        try: os.unlink(p)
+        except OSError: return False
+        n, freed = n + 1, freed + st.st_size
+        return True
     for d, dirs, files in os.walk(root, topdown=False):
         for f in files:
             p = os.path.join(d, f)
-            if os.path.realpath(p) in keep: continue
-            try:
-                st = os.lstat(p)
-                if st.st_mtime < cutoff:
-                    os.unlink(p)
-                    n += 1
-                    freed += st.st_size
-            except OSError: pass
+            try: st = os.lstat(p)
+            except OSError: continue
+            if os.path.realpath(p) not in keep and st.st_mtime < now - max_age_s and delete(p, st): continue
+            total += st.st_size
+            if os.path.realpath(p) not in keep and st.st_mtime < now - min_age_s: kept.append((st.st_mtime, p, st))
+    for _, p, st in sorted(kept, key=lambda t: t[0]):  # oldest first, while the folder is above `max_bytes`
+        if max_bytes is None or total <= max_bytes: break
+        if delete(p, st): total -= st.st_size
+    for d, dirs, files in os.walk(root, topdown=False):
         if d != str(root):
             try: os.rmdir(d)
             except OSError: pass
     return n, freed
+
+# %% ../nbs/08_app.ipynb #8cca7ef3
+class UploadLedger:
+    "The upload folder's size, accounted at write time: each chunk is reserved before it is written, a sweep's deletions are re-measured."
+    def __init__(self, root: Path,        # the upload folder
+                 max_bytes: int):         # its cap: a chunk that would pass it is not written
+        self.root, self.max_bytes, self.reserved, self.full = Path(root), int(max_bytes), 0, False
+        self.stored = folder_bytes(self.root) if self.root.exists() else 0
+        self._lock = threading.Lock()
+
+    @property
+    def used(self) -> int: return self.stored + self.reserved
+
+    def reserve(self, n: int) -> bool:
+        "Reserve `n` bytes before writing them; False (and `full` set, for the sweeper) when they would pass the cap."
+        with self._lock:
+            if self.stored + self.reserved + n > self.max_bytes:
+                self.full = True
+                return False
+            self.reserved += n
+            return True
+
+    def settle(self, n: int, kept: bool) -> None:
+        "An upload ended: its `n` reserved bytes are stored (`kept`) or given back."
+        with self._lock: self.reserved, self.stored = self.reserved - n, self.stored + (n if kept else 0)
+
+    def remeasure(self) -> int:
+        "Measure the folder again (after a sweep, or files Gradio deleted or rendered): the stored bytes."
+        b = folder_bytes(self.root) if self.root.exists() else 0
+        with self._lock: self.stored, self.full = b, self.full and b + self.reserved > self.max_bytes
+        return b
+
+# %% ../nbs/08_app.ipynb #af72a0f3
+@dataclass
+class Deadlines:
+    "How long a client may take to send a request: its headers, the first body byte, any pause, and a minimum average rate."
+    headers_s: float = 10.0          # request line and headers, seconds from the connection (or the previous response)
+    first_byte_s: float = 10.0       # from the headers to the first body byte, seconds
+    idle_s: float = 10.0             # longest pause between body chunks, seconds
+    min_rate: float = 32 * 1024      # bytes/s, averaged from the start of the body ...
+    grace_s: float = 10.0            # ... once this many seconds have passed
+
+    def wait_s(self, start: float, last: float, received: int, now: float) -> float:
+        "Seconds the next body chunk may still take, given when the body started, when the last chunk came and the bytes so far."
+        idle = last + (self.first_byte_s if received == 0 else self.idle_s)
+        return min(idle, start + self.grace_s + received / self.min_rate) - now
+
+async def receive_within(receive, deadlines: Deadlines, clock: list):
+    "The next ASGI message from `receive`, or None when the client missed its deadline; `clock` is `[start, last, received]`, updated."
+    try: msg = await asyncio.wait_for(receive(), max(0.0, deadlines.wait_s(*clock, time.monotonic())))
+    except (TimeoutError, asyncio.TimeoutError): return None
+    if msg['type'] == 'http.request' and msg.get('body'): clock[1:] = time.monotonic(), clock[2] + len(msg['body'])
+    return msg
 
 # %% ../nbs/08_app.ipynb #0da34409
 class _PartCounter:
@@ -570,25 +634,38 @@ class _PartCounter:
         return self.bad
 
 # %% ../nbs/08_app.ipynb #3a89fca4
+_SINGLE_HEADERS = (b'content-type', b'content-length', b'transfer-encoding', b'content-encoding')  # a request naming one twice is refused
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")  # RFC 2046: 1-70 characters
+_BUSY = 'the server is receiving too many uploads right now: try again in a minute'
+_SLOW = 'the request stalled or arrived too slowly: send it again at a steady pace'
+
 class RequestGuard:
-    "ASGI middleware: JSON requests may name only files this server received; uploads are bounded in files, bytes, bytes in flight and folder size."
+    "ASGI middleware: JSON requests may name only files this server received; uploads are bounded in files, bytes, bytes in flight (all and per client), folder size and time."
     def __init__(self, app,                              # the ASGI app to protect (FastAPI with Gradio mounted)
                  root: Path,                             # the upload folder: the only place request paths may point into
                  max_file_bytes: int,                    # largest file, bytes
                  max_files: int = 32,                    # files in one upload request
                  max_request_bytes: int | None = None,   # one upload request's body; None = min(max_files × max_file, 128 MiB) + 1 MiB
-                 max_inflight_bytes: int = 256 * 2**20,  # bytes of all uploads being received at once
-                 max_folder_bytes: int = 512 * 2**20,    # the upload folder's size beyond which uploads wait (503)
+                 max_inflight_bytes: int = 256 * 2**20,  # bytes received and not yet stored, all uploads together
+                 max_client_bytes: int | None = None,    # the same for one client address; None = max_request_bytes
+                 max_folder_bytes: int = 512 * 2**20,    # the upload folder's cap (`UploadLedger`): past it, uploads are refused (503)
                  max_json_bytes: int = 2**20,            # any other request body
+                 deadlines: Deadlines | None = None,     # how slowly a body may arrive; None = `Deadlines()`
+                 ledger: UploadLedger | None = None,     # the folder's accounting, shared with the sweeper; None = a new one
                  on_refusal=None):                       # called as `on_refusal(reason, n_bytes)` (in a thread) for each refusal
         self.app, self.root, self.max_file_bytes, self.max_files = app, Path(root), max_file_bytes, max_files
         self.max_request_bytes = max_request_bytes or min(max_files * max_file_bytes, 128 * 2**20) + 2**20
-        self.max_inflight_bytes, self.max_folder_bytes, self.max_json_bytes = max_inflight_bytes, max_folder_bytes, max_json_bytes
-        self.on_refusal, self.inflight, self.refusals = on_refusal, 0, {}
-        self._folder = (0.0, 0)  # (monotonic time, bytes): folder size, re-measured at most every 2 s
+        self.max_inflight_bytes, self.max_client_bytes = max_inflight_bytes, max_client_bytes or self.max_request_bytes
+        self.max_json_bytes, self.deadlines = max_json_bytes, deadlines or Deadlines()
+        self.ledger = ledger or UploadLedger(self.root, max_folder_bytes)
+        self.on_refusal, self.inflight, self.clients, self.refusals = on_refusal, 0, {}, {}
 
     async def __call__(self, scope, receive, send):
-        if scope['type'] != 'http' or scope['method'] in ('GET', 'HEAD', 'OPTIONS'): return await self.app(scope, receive, send)
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        names = [k.lower() for k, _ in scope['headers']]
+        if any(names.count(h) > 1 for h in _SINGLE_HEADERS):
+            return await self._refuse(send, 400, 'bad_request', 'malformed request: a header that may appear once appears twice')
+        if scope['method'] in ('GET', 'HEAD', 'OPTIONS'): return await self.app(scope, receive, send)
         if scope['path'].rstrip('/').endswith('/upload'): return await self._upload(scope, receive, send)
         return await self._json(scope, receive, send)
 
@@ -598,18 +675,19 @@ class RequestGuard:
             try: await asyncio.to_thread(self.on_refusal, reason, n_bytes)
             except Exception as e: warnings.warn(f'logging a refused request failed: {e}')
         body = json.dumps({'error': detail, 'detail': detail}).encode()
-        await send({'type': 'http.response.start', 'status': status,
-                    'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
+        headers = [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), (b'connection', b'close')]
+        await send({'type': 'http.response.start', 'status': status, 'headers': headers + ([(b'retry-after', b'10')] if status == 503 else [])})
         await send({'type': 'http.response.body', 'body': body})
 
     async def _json(self, scope, receive, send):
-        "Read the body (bounded), check every file path in it, then hand the same body to the app."
+        "Read the body (bounded in size and time), check every file path in it, then hand the same body to the app."
         headers = dict(scope['headers'])
         if headers.get(b'content-type', b'').lower().startswith(b'multipart/'):
             return await self._refuse(send, 415, 'bad_request', 'files go to /gradio_api/upload; other requests take JSON')
-        chunks, n = [], 0
+        chunks, n, clock = [], 0, [time.monotonic()] * 2 + [0]
         while True:
-            msg = await receive()
+            msg = await receive_within(receive, self.deadlines, clock)
+            if msg is None: return await self._refuse(send, 408, 'too_slow', _SLOW, n)
             if msg['type'] == 'http.disconnect': return
             chunks.append(msg.get('body', b''))
             n += len(chunks[-1])
@@ -629,13 +707,20 @@ class RequestGuard:
             return {'type': 'http.request', 'body': body, 'more_body': False}
         await self.app(scope, replay, send)
 
-    def _folder_bytes(self) -> int:
-        t, b = self._folder
-        if time.monotonic() - t > 2: self._folder = (time.monotonic(), b := folder_bytes(self.root))
-        return b
+    def _take(self, client: str, k: int) -> bool:
+        "Count `k` more bytes in flight for `client` and reserve them in the folder; False (nothing taken) when a budget is spent."
+        if self.inflight + k > self.max_inflight_bytes or self.clients.get(client, 0) + k > self.max_client_bytes: return False
+        if not self.ledger.reserve(k): return False
+        self.inflight += k
+        self.clients[client] = self.clients.get(client, 0) + k
+        return True
+
+    def _give_back(self, client: str, k: int) -> None:
+        self.inflight -= k
+        if (left := self.clients.pop(client, 0) - k) > 0: self.clients[client] = left
 
     async def _upload(self, scope, receive, send):
-        "Bound an upload by its declared size, the bytes in flight and the folder size, then count its parts as they stream in."
+        "Bound an upload by its declared size and its boundary, then take every chunk from the budgets before it is written, within the deadlines."
         from python_multipart.multipart import parse_options_header
         headers = dict(scope['headers'])
         try: n = int(headers.get(b'content-length', b''))
@@ -643,49 +728,104 @@ class RequestGuard:
         if n > self.max_request_bytes:
             return await self._refuse(send, 413, 'request_too_large', f'the upload is {n / 2**20:.1f} MB, above this demo\'s limit of '
                                       f'{self.max_request_bytes / 2**20:.0f} MB per request: upload fewer or smaller images', n)
-        if self.inflight + n > self.max_inflight_bytes or self._folder_bytes() + n > self.max_folder_bytes:
-            return await self._refuse(send, 503, 'busy', 'the server is receiving too many uploads right now: try again in a minute', n)
+        client = (scope.get('client') or ('?',))[0]
+        if self.ledger.used + n > self.ledger.max_bytes: self.ledger.full = True  # the sweeper frees the oldest files
+        if self.ledger.full or self.inflight + n > self.max_inflight_bytes or self.clients.get(client, 0) + n > self.max_client_bytes:
+            return await self._refuse(send, 503, 'busy', _BUSY, n)
         ctype, opts = parse_options_header(headers.get(b'content-type', b''))
-        if ctype != b'multipart/form-data' or not opts.get(b'boundary'):
-            return await self._refuse(send, 400, 'bad_request', 'an upload is a multipart/form-data request', n)
-        counter, bad = _PartCounter(opts[b'boundary'], self.max_files), None
+        if ctype != b'multipart/form-data' or not _BOUNDARY.fullmatch(opts.get(b'boundary', b'')):
+            return await self._refuse(send, 400, 'bad_request', 'an upload is a multipart/form-data request with a boundary of 1-70 characters', n)
+        counter, bad, held, status, clock = _PartCounter(opts[b'boundary'], self.max_files), None, 0, None, [time.monotonic()] * 2 + [0]
         async def counted():
-            nonlocal bad
-            msg = await receive()
-            if msg['type'] == 'http.request' and bad is None and (bad := counter.feed(msg.get('body', b''))):
-                return {'type': 'http.disconnect'}  # cut the upload off: the app stops reading
-            return msg
+            nonlocal bad, held
+            if bad: return {'type': 'http.disconnect'}
+            msg = await receive_within(receive, self.deadlines, clock)
+            if msg is None: bad = (408, 'too_slow', _SLOW)
+            elif msg['type'] == 'http.request':
+                body = msg.get('body', b'')
+                if not self._take(client, len(body)): bad = (503, 'busy', _BUSY)
+                else: held += len(body); bad = counter.feed(body)
+            return {'type': 'http.disconnect'} if bad else msg  # cut the upload off: the app stops reading
         async def guarded_send(msg):
+            nonlocal bad, status
+            if msg['type'] == 'http.response.start':
+                status = msg['status']
+                if status >= 500 and not bad: bad = (400, 'bad_request', 'malformed upload')  # the parser failed on what the client sent
             if bad: return  # the app's reaction to the cut-off body is replaced by our refusal
-            if msg['type'] == 'http.response.start' and msg['status'] == 413 and self.on_refusal is not None:
+            if msg['type'] == 'http.response.start' and status == 413 and self.on_refusal is not None:
                 self.refusals['file_too_large'] = self.refusals.get('file_too_large', 0) + 1
                 await asyncio.to_thread(self.on_refusal, 'file_too_large', n)
             await send(msg)
-        self.inflight += n
         try: await self.app(scope, counted, guarded_send)
-        except Exception:
-            if not bad: raise
-        finally: self.inflight -= n
+        except Exception as e:
+            if not bad: warnings.warn(f'upload refused, the app failed on it: {type(e).__name__}: {str(e)[:200]}')
+            bad = bad or (400, 'bad_request', 'malformed upload')
+        finally:
+            self._give_back(client, held)
+            self.ledger.settle(held, kept=status == 200 and not bad)
         if bad: await self._refuse(send, *bad, n)
 
 # %% ../nbs/08_app.ipynb #d387f118
 def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_in_cache`) are spared
                      root: Path,          # the upload folder to sweep
                      upload_ttl_s: float, # files older than this are deleted, seconds
+                     ledger: UploadLedger | None = None, # the folder's accounting: re-measured every `tick_s`; when full, the oldest files go
+                     tick_s: float = 5.0, # how often the ledger is looked at, seconds
                     ):
-    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` seconds while the app runs."
+    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` s, and at once (oldest first, down to 3/4 of the cap) when `ledger` is full."
     import contextlib
     @contextlib.asynccontextmanager
     async def lifespan(app):
         async def sweep():
+            last = -math.inf
             while True:
-                keep = set().union(*(getattr(b, 'keep_in_cache', set()) for b in demo.blocks.values()))  # example files
-                await asyncio.to_thread(sweep_uploads, root, upload_ttl_s, keep)
-                await asyncio.sleep(min(60.0, upload_ttl_s / 4))
+                full = ledger is not None and ledger.full
+                if full or time.monotonic() - last >= min(60.0, upload_ttl_s / 4):
+                    keep = set().union(*(getattr(b, 'keep_in_cache', set()) for b in demo.blocks.values()))  # example files
+                    cap = ledger.max_bytes * 3 // 4 if full else None
+                    await asyncio.to_thread(sweep_uploads, root, upload_ttl_s, keep, cap)
+                    last = time.monotonic()
+                if ledger is not None: await asyncio.to_thread(ledger.remeasure)
+                await asyncio.sleep(tick_s)
         task = asyncio.create_task(sweep())
         try: yield
         finally: task.cancel()
     return lifespan
+
+# %% ../nbs/08_app.ipynb #1785b4fd
+def deadline_protocol(headers_s: float = 10.0,  # longest wait for a request's line and headers once its first byte came, seconds
+                      on_refusal=None,           # called as `on_refusal(reason, None)` (in a thread) for each refusal
+                     ):
+    "uvicorn's h11 protocol, plus: a connection whose request headers take over `headers_s` s is closed, and every malformed request (uvicorn's 400) is counted."
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    class DeadlineH11Protocol(H11Protocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._timer, self._partial = self.loop.call_later(headers_s, self._too_slow), False
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()  # a request line/headers not yet complete
+            self._partial = waiting
+            if waiting and self._timer is None: self._timer = self.loop.call_later(headers_s, self._too_slow)
+            elif not waiting: self._cancel()
+        def _cancel(self) -> None:
+            if self._timer is not None: self._timer.cancel()
+            self._timer = None
+        def _too_slow(self) -> None:
+            self._timer = None
+            if self.conn.their_state is h11.IDLE:  # still no complete request on this connection
+                if self._partial: self._count('too_slow')  # an idle connection that sent nothing is closed uncounted
+                self.transport.close()
+        def send_400_response(self, msg: str) -> None:
+            self._count('bad_request')
+            super().send_400_response(msg)
+        def connection_lost(self, exc) -> None:
+            self._cancel()
+            super().connection_lost(exc)
+        def _count(self, reason: str) -> None:
+            if on_refusal is not None: self.loop.run_in_executor(None, on_refusal, reason, None)
+    return DeadlineH11Protocol
 
 # %% ../nbs/08_app.ipynb #86e34cd5
 def add_healthz(app, svc: DemoService) -> None:
@@ -716,19 +856,21 @@ def _add_monitoring(app, svc: DemoService) -> None:
 # %% ../nbs/08_app.ipynb #21e88798
 def create_app(demo: gr.Blocks,
                upload_ttl_s: float = 300,         # uploads and rendered files older than this are deleted, seconds
-               max_folder_mb: float = 512,        # upload folder size beyond which new uploads are refused as busy, MiB
-               max_inflight_mb: float = 256,      # bytes of all uploads being received at once, MiB
+               max_folder_mb: float = 512,        # upload folder cap, MiB: past it uploads are refused (503) and the oldest files go
+               max_inflight_mb: float = 256,      # bytes of all uploads being received at once, MiB (one client: one request's limit)
+               deadlines: Deadlines | None = None, # how slowly a request may arrive; None = `Deadlines()`
               ):
     "The served app: `demo` at `/` behind `RequestGuard`, Gradio's upload-path check on, `GET /healthz`, and an upload sweeper."
     from fastapi import FastAPI
     svc, root = demo.service, upload_root()
-    app = FastAPI(title='cifake_nb demo', lifespan=sweeper_lifespan(demo, root, upload_ttl_s))
+    ledger = UploadLedger(root, int(max_folder_mb * 2**20))
+    app = FastAPI(title='cifake_nb demo', lifespan=sweeper_lifespan(demo, root, upload_ttl_s, ledger))
     add_healthz(app, svc)
     if svc.metrics is not None: _add_monitoring(app, svc)
     app = gr.mount_gradio_app(app, demo, path='/', max_file_size=svc.max_bytes, show_error=False)
     demo.has_launched = True  # mount_gradio_app leaves it False, which switches off Gradio's "was it uploaded?" check
     guard = RequestGuard(app, root, svc.max_bytes, max_files=getattr(demo, 'max_batch_files', 32),
-                         max_inflight_bytes=int(max_inflight_mb * 2**20), max_folder_bytes=int(max_folder_mb * 2**20),
+                         max_inflight_bytes=int(max_inflight_mb * 2**20), deadlines=deadlines, ledger=ledger,
                          on_refusal=lambda reason, n: svc.refused(reason, n))
     guard.fastapi, demo.guard = app, guard
     return guard
@@ -803,13 +945,27 @@ def served_model_dir(model_dir=None,          # a model folder or its model.onnx
 
 
 # %% ../nbs/08_app.ipynb #6f446014
+def _number(kind, lo, hi, what: str):
+    "An argparse `type` for a `kind` (int or float) within [lo, hi]: anything else is one clear line."
+    def parse(s: str):
+        try: v = kind(s)
+        except ValueError: v = None
+        if v is None or not lo <= v <= hi: raise argparse.ArgumentTypeError(f'{s!r}: expected {what}')
+        return v
+    return parse
+
+_PORT = _number(int, 1, 65535, 'a port number from 1 to 65535')
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    "Command-line options of `cifake-demo` (defaults follow `$PORT` and `$GRADIO_SERVER_*`)."
+    "Command-line options of `cifake-demo` (defaults follow `$PORT` and `$GRADIO_SERVER_*`), each checked before anything is loaded."
     env = os.environ
     host = '0.0.0.0' if env.get('PORT') else env.get('GRADIO_SERVER_NAME', '127.0.0.1')
     p = argparse.ArgumentParser(prog='cifake-demo', description='Serve the CIFAKE real-vs-fake demo: web UI, /predict API and /healthz.')
+    port_var = 'PORT' if env.get('PORT') else 'GRADIO_SERVER_PORT' if env.get('GRADIO_SERVER_PORT') else None
+    try: port = _PORT(env[port_var]) if port_var else 7860
+    except argparse.ArgumentTypeError as e: p.error(f'{port_var}={e}')
     p.add_argument('--host', default=host, help=f'interface to bind (default {host})')
-    p.add_argument('--port', type=int, default=int(env.get('PORT') or env.get('GRADIO_SERVER_PORT') or 7860), help='port (default $PORT or 7860)')
+    p.add_argument('--port', type=_PORT, default=port, help='port, 1-65535 (default $PORT or 7860)')
     p.add_argument('--model-dir', default=None, help='model folder (default: the model shipped in cifake_nb/assets/default)')
     try: precision = default_precision(env)
     except ValueError as e: p.error(str(e))
@@ -819,8 +975,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--int8', dest='precision', action='store_const', const='int8', help='the same as --precision int8')
     p.add_argument('--log-db', default=None, help='SQLite prediction log (default $CIFAKE_LOG_DB or ~/.cache/cifake_nb/predictions.sqlite)')
     p.add_argument('--no-log', action='store_true', help='do not log predictions')
-    p.add_argument('--max-file-mb', type=float, default=20, help='largest upload accepted, MiB (default 20)')
-    p.add_argument('--concurrency', type=int, default=4, help='predictions running at once; the rest queue (default 4)')
+    p.add_argument('--max-file-mb', type=_number(float, 0.01, 100, 'a size in MiB from 0.01 to 100'), default=20,
+                   help='largest upload accepted, MiB, 0.01-100 (default 20)')
+    p.add_argument('--concurrency', type=_number(int, 1, 64, 'a whole number of predictions from 1 to 64'), default=4,
+                   help='predictions running at once, 1-64; the rest queue (default 4)')
     p.add_argument('--share', action='store_true', help='also open a public gradio.live link (off by default; no /healthz)')
     p.add_argument('--no-monitoring', action='store_true', help='no /metrics, no /drift, no per-request features in the log')
     p.add_argument('--forwarded-allow-ips', default=env.get('FORWARDED_ALLOW_IPS', '127.0.0.1'),
@@ -849,5 +1007,6 @@ def main(argv: list[str] | None = None) -> None:
     extra = '' if a.no_monitoring else ', metrics /metrics, drift /drift'
     print(f'cifake-demo: model {demo.service.predictor.version} ({chosen})', flush=True)
     print(f'cifake-demo: serving on http://{a.host}:{a.port} (health check /healthz{extra})', flush=True)
-    uvicorn.run(create_app(demo), host=a.host, port=a.port, proxy_headers=True, forwarded_allow_ips=a.forwarded_allow_ips,
-                log_level='warning')
+    guard = create_app(demo)
+    uvicorn.run(guard, host=a.host, port=a.port, proxy_headers=True, forwarded_allow_ips=a.forwarded_allow_ips, log_level='warning',
+                http=deadline_protocol(guard.deadlines.headers_s, guard.on_refusal))  # headers within 10 s; malformed requests counted

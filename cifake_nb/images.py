@@ -11,8 +11,9 @@ from PIL import Image, UnidentifiedImageError
 from .core import IMG_SIZE
 
 # %% auto #0
-__all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'DECODE_BUDGET', 'ImageDecodeError', 'to_rgb', 'resize_center_crop',
-           'to_rgb32', 'far_from_native', 'bound_heap', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
+__all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'ALLOWED_FORMATS', 'DECODE_BYTES_PER_PIXEL', 'DECODE_BUDGET',
+           'ImageDecodeError', 'to_rgb', 'resize_center_crop', 'to_rgb32', 'far_from_native', 'bound_heap',
+           'sniff_format', 'pixel_limit', 'open_image', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
            'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
@@ -133,6 +134,34 @@ def bound_heap(mmap_threshold: int = 2**20, # bytes: allocations this large alwa
         return bool(mallopt(-3, int(mmap_threshold))) and bool(mallopt(-8, int(arenas)))  # M_MMAP_THRESHOLD, M_ARENA_MAX
     except (OSError, AttributeError): return False
 
+# %% ../nbs/00a_images.ipynb #8799eb00
+ALLOWED_FORMATS = ('JPEG', 'PNG', 'WEBP', 'GIF', 'BMP')  # Pillow plugins bytes are opened with (MPO is JPEG's multi-picture variant)
+DECODE_BYTES_PER_PIXEL = {'WEBP': 20}  # peak bytes per declared pixel where above the default 8 (scripts/bench_decode_memory.py)
+
+def sniff_format(head: bytes) -> str | None:
+    "The Pillow format whose signature check accepts `head` (a file's first bytes), or None; no plugin opens anything."
+    Image.init()
+    for fmt, (_, accept) in Image.OPEN.items():
+        try:
+            if accept is not None and accept(head) is True: return fmt
+        except Exception: pass
+    return None
+
+def pixel_limit(fmt: str | None, max_pixels: int) -> int:
+    "The pixel limit for an image in `fmt`: `max_pixels` (stated for 8 bytes a pixel) scaled down by the format's decode cost."
+    return max_pixels * 8 // max(8, DECODE_BYTES_PER_PIXEL.get(fmt, 8))
+
+# %% ../nbs/00a_images.ipynb #d8b040cc
+def open_image(data: bytes, formats=ALLOWED_FORMATS) -> Image.Image:
+    "Open `data` with the plugins of `formats` only (their `open` reads a header); `ImageDecodeError` naming any other format."
+    try: return Image.open(io.BytesIO(data), formats=list(formats))
+    except UnidentifiedImageError:
+        fmt = sniff_format(data[:64])
+        if fmt in formats: raise ImageDecodeError(f'corrupt or truncated image: its {fmt} header cannot be read') from None
+        names = ', '.join(f for f in formats)
+        if fmt: raise ImageDecodeError(f'not a recognised image format here: {fmt} files are not accepted; save it as {names}') from None
+        raise ImageDecodeError('not a recognised image format') from None
+
 # %% ../nbs/00a_images.ipynb #72e19310
 class DecodeBudget:
     "A process-wide byte budget for decoded pixels: `with budget.hold(n):` waits (up to `timeout` s) until `n` bytes are free."
@@ -163,16 +192,17 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = open_image(data)
             w, h = img.size
-            if w * h > max_pixels:
-                raise ImageDecodeError(f'image is {w}×{h} = {w*h:,} pixels, above the limit of {max_pixels:,}')
+            if w * h > (limit := pixel_limit(img.format, max_pixels)):
+                why = '' if limit == max_pixels else f' for {img.format} (its decoder needs {DECODE_BYTES_PER_PIXEL[img.format]} bytes a pixel)'
+                raise ImageDecodeError(f'image is {w}×{h} = {w*h:,} pixels, above the limit of {limit:,}{why}')
             if w * h == 0: raise ImageDecodeError(f'image is {w}×{h}: it has no pixels')
             if max(w, h) > MAX_SIDE: raise ImageDecodeError(f'image is {w}×{h}: a side above the limit of {MAX_SIDE:,} pixels')
-            if img.format == 'JPEG' and min(w, h) >= 6 * size:  # decode at a reduced DCT scale, short side ≥ 3×size
+            if img.format in ('JPEG', 'MPO') and min(w, h) >= 6 * size:  # decode at a reduced DCT scale, short side ≥ 3×size
                 k = min(w, h) / (3 * size)
                 img.draft(img.mode, (int(w / k), int(h / k)))
-            cost = 8 * img.size[0] * img.size[1]  # the pixels, and one converted copy
+            cost = max(8, DECODE_BYTES_PER_PIXEL.get(img.format, 8)) * img.size[0] * img.size[1]  # the pixels and their copies
             with (budget or DECODE_BUDGET).hold(cost):
                 try:
                     img.load()
@@ -181,7 +211,6 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
                     del img
                     if cost > 2**25: _release_memory()
     except ImageDecodeError: raise
-    except UnidentifiedImageError: raise ImageDecodeError('not a recognised image format') from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise ImageDecodeError(f'too many pixels: {e}') from None
     except (OSError, SyntaxError, ValueError, EOFError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
     except MemoryError: raise ImageDecodeError('the image needs more memory to decode than this process has') from None
