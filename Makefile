@@ -11,7 +11,7 @@ PARAMS ?= params/cpu.yaml
 EVAL_PARAMS ?= params/eval.yaml
 MAIN_ARGS ?=  # more scripts/main.py options, e.g. --runs-dir /tmp/runs
 
-.PHONY: setup test lint main sync-check bench-data
+.PHONY: setup test lint main sync-check bench-data docs
 
 $(BIN)/nbdev_export: requirements.txt settings.ini setup.py
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,12 @@ sync-check: setup  ## fail if the notebooks and cifake_nb/ disagree or notebooks
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
 	@git diff --exit-code --stat -- nbs cifake_nb || { echo "nbdev_export/nbdev_clean changed files: run them and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- cifake_nb)" || { git status --porcelain -- cifake_nb; echo "untracked exported modules: commit them"; exit 1; }
+
+# The docs site, built as .github/workflows/docs.yaml builds it (scripts/check_docs.py, then `cd _proc && quarto render`),
+# then checked as a reader gets it (cifake_nb.sitecheck: Quarto's error/warning lines, dead links/anchors/images, empty
+# sections, long floats, machine paths, unclean evidence on headline pages). Quarto: on PATH, else ../shared/quarto/install.sh.
+docs: setup  ## build the docs site into _proc/_docs and check it; every problem listed at once
+	$(OFFLINE) $(BIN)/python scripts/build_docs.py
 
 main: setup  ## the main job: data report → train ($(PARAMS)) → evaluate ($(EVAL_PARAMS)) → export to ONNX
 	$(BIN)/python scripts/main.py --params $(PARAMS) --eval-params $(EVAL_PARAMS) $(MAIN_ARGS)
