@@ -20,7 +20,7 @@ from .train import load_checkpoint
 __all__ = ['ONNX_OPSET', 'INPUT_NAME', 'OUTPUT_NAMES', 'STATIC_INT8', 'ExportError', 'CamOutputs', 'strip_debug_info',
            'export_graph', 'model_info', 'write_model_json', 'export_onnx', 'onnx_session', 'run_onnx', 'torch_cam',
            'parity_check', 'quantize_onnx', 'quantization_report', 'model_card', 'evaluation_for', 'export_checkpoint',
-           'int8_robustness', 'quantize_folder', 'main']
+           'int8_robustness', 'robustness_gap', 'quantize_folder', 'main']
 
 # %% ../nbs/06_export.ipynb #f9afb937
 ONNX_OPSET = 20  # native Gelu; onnxruntime ≥ 1.17 runs it
@@ -212,7 +212,8 @@ def quantization_report(fp32_path, int8_path,
 
 # %% ../nbs/06_export.ipynb #9db262e9
 def _fmt_metric(v) -> str:
-    "A metric value for a Markdown table."
+    "A metric value for a Markdown table: floats to 4 decimals, a confidence interval's two ends each so."
+    if isinstance(v, (list, tuple)): return '[' + ', '.join(_fmt_metric(x) for x in v) + ']'
     return f'{v:.4f}' if isinstance(v, float) else str(v)
 
 # %% ../nbs/06_export.ipynb #e54f74c2
@@ -234,13 +235,17 @@ def _card_rule(info: dict) -> str:
 
 # %% ../nbs/06_export.ipynb #4f1d5e0b
 def _card_robustness(r: dict) -> str:
-    "The model card's robustness section (what it survives, what it does not), from `info['robustness']`."
-    rows = '\n'.join(f'| {k} | {100 * v:.1f}% |' for k, v in (r.get('mild') or {}).items())
+    "The model card's robustness section (what it survives, what it does not, edits it never trained on), from `info['robustness']`."
+    table = lambda d: '\n'.join(f'| {k} | {100 * v:.1f}% |' for k, v in (d or {}).items())
     lists = ''.join(f"\n**{t}:** {', '.join(r[k])}." for k, t in (('survives', 'Survives'), ('fails', 'Does not survive')) if r.get(k))
     extra = ''.join(f' {t} {100 * r[k]:.1f}%.' for k, t in (('mild_mean', 'Mean over the mild edits:'), ('mild_worst', 'Worst:'),
                                                           ('cifar_c_1_3', 'CIFAR-10-C, severities 1–3:')) if r.get(k) is not None)
+    served = (f"\nServed accuracy on validation (clean and the nine mild edits, as the demo reads files; the ship rule's number): "
+              f"{100 * r['served_val']:.2f}%, clean validation accuracy {100 * r['clean_val']:.2f}%.\n") if r.get('served_val') is not None else ''
+    untrained = (f"\nEdits the training augmentation never makes (same test images; mean {100 * r['untrained_mean']:.1f}%, worst "
+                 f"{100 * r['untrained_worst']:.1f}%):\n\n| edit | accuracy |\n|---|---|\n{table(r['untrained'])}\n") if r.get('untrained') else ''
     return (f"\n## Robustness (what it survives, what it does not)\nAccuracy on {r.get('n', '?'):,} test images after each mild edit, "
-            f"through the serving decode path (source: `{r.get('source', '?')}`).{extra}\n\n| edit | accuracy |\n|---|---|\n{rows}\n{lists}\n")
+            f"through the serving decode path (source: `{r.get('source', '?')}`).{extra}\n{served}\n| edit | accuracy |\n|---|---|\n{table(r.get('mild'))}\n{lists}\n{untrained}")
 
 # %% ../nbs/06_export.ipynb #f1e2d3c4
 def _card_quantization(info: dict) -> str:
@@ -372,19 +377,24 @@ def export_checkpoint(ckpt_path,         # run folder, model.safetensors or its 
 
 # %% ../nbs/06_export.ipynb #9f495b7b
 def int8_robustness(onnx_path, images, labels, temperature: float, threshold: float, parent: dict | None = None) -> dict:
-    "An int8 copy's own mild-edit accuracies (`postproc.MILD`, through the serving decode path), as `ModelInfo.robustness`; `parent`: the float32 model's."
-    from cifake_nb.postproc import MILD_KINDS, mild_summary, postproc_table, survival
+    "An int8 copy's own mild and untrained edit accuracies (`postproc.MILD`, `UNTRAINED`, through the serving decode path), as `ModelInfo.robustness`; `parent`: the float32 model's."
+    from cifake_nb.postproc import MILD, UNTRAINED, mild_summary, suite_table, survival, untrained_summary
     sess = onnx_session(onnx_path)
-    df = postproc_table(lambda x: p_fake(run_onnx(sess, x)[0], temperature), images, labels, threshold,
-                        kinds=MILD_KINDS, progress=False)
+    df = suite_table(lambda x: p_fake(run_onnx(sess, x)[0], temperature), images, labels, MILD + UNTRAINED, threshold, progress=False)
     m = mild_summary(df)
     out = dict(n=len(labels), model='int8', mild=m['mild'], mild_mean=m['mild_mean'], mild_worst=m['mild_worst'], **survival(m['mild']),
-               source='scripts/ship_int8.py, on this int8 copy')
+               **untrained_summary(df), source='scripts/ship_int8.py, on this int8 copy')
     if (parent or {}).get('mild_mean') is not None: out['float32_mild_mean'] = parent['mild_mean']
     return out
 
+def robustness_gap(int8: dict, float32: dict) -> dict:
+    "Each mild and untrained edit both records hold: int8 accuracy minus float32's, in points."
+    f = {**(float32.get('mild') or {}), **(float32.get('untrained') or {})}
+    q = {**(int8.get('mild') or {}), **(int8.get('untrained') or {})}
+    return {k: round(100 * (q[k] - f[k]), 4) for k in f if k in q}
+
 def _export_int8(out: Path, info: dict, calibration_images, reference_images: int, source,
-                 test=None, max_delta_pp: float | None = None, robustness=None) -> dict:
+                 test=None, max_delta_pp: float | None = None, robustness=None, max_robust_delta_pp: float | None = None) -> dict:
     """Write the int8 sibling folder `out/int8` of an export (model, model.json, card, reference profile); returns the parent's `int8` record.
     With `test=(images, labels)` the int8 cost is measured there and recorded; past `max_delta_pp` points of accuracy nothing is written.
     With `robustness=(images, labels)` the int8 copy's own mild-edit accuracies replace the float32 figures it would otherwise carry."""
@@ -401,6 +411,12 @@ def _export_int8(out: Path, info: dict, calibration_images, reference_images: in
         own = ('version', 'onnx_sha256', 'file', 'cam_size', 'parity', 'format', 'inputs', 'outputs', 'exported_with', 'opset', 'int8')
         rob = {} if robustness is None else {'robustness': int8_robustness(tmp / 'model.onnx', *robustness, info['temperature'], info['threshold'],
                                                                            info.get('robustness'))}
+        if rob and max_robust_delta_pp is not None:
+            gap = robustness_gap(rob['robustness'], info.get('robustness') or {})
+            if not gap: raise ExportError('the float32 model records no edit accuracies to hold int8 to: publish its robustness first (publish_recipes.py)')
+            if bad := {k: v for k, v in gap.items() if abs(v) > max_robust_delta_pp}:
+                raise ExportError(f"int8 moves {len(bad)} edit accuracies by more than {max_robust_delta_pp} points ("
+                                  + ', '.join(f'{k} {v:+.2f}' for k, v in bad.items()) + '): no int8 model written (keep serving float32)')
         qinfo = model_info(tmp / 'model.onnx', {**{k: v for k, v in info.items() if k not in own}, 'quantization': {**q, 'source_version': info['version']}, **rob},
                            version_tag='-int8')
         write_model_json(qinfo, tmp / 'model.json'); (tmp / 'MODEL_CARD.md').write_text(model_card(qinfo))
@@ -417,14 +433,14 @@ def quantize_folder(folder,                   # an exported model folder (model.
                     reference_images: int = 5000,       # validation images in the int8 reference profile (drift detection); 0: none
                     data_source=None,         # where those come from; None → cifake_nb.data.default_source()
                     robustness=None,          # (images, labels), e.g. 2,000 stratified test images: the int8 copy's own mild-edit robustness for its card
+                    max_robust_delta_pp: float | None = None,  # with `robustness`: write nothing if any edit's accuracy moves by more (points)
                    ) -> dict:
     "Add (or replace) the static int8 sibling `folder/int8/` of an exported model folder, and record it in `folder/model.json`; returns that record."
     folder = Path(folder)
     info = ModelInfo.from_json(folder / 'model.json').to_dict()
-    info['int8'] = _export_int8(folder, info, calibration_images, reference_images, data_source, test, max_delta_pp, robustness)
+    info['int8'] = _export_int8(folder, info, calibration_images, reference_images, data_source, test, max_delta_pp, robustness, max_robust_delta_pp)
     write_model_json(info, folder / 'model.json'); (folder / 'MODEL_CARD.md').write_text(model_card(info))
     return info['int8']
-
 
 # %% ../nbs/06_export.ipynb #d3f90957
 def _write_reference(folder: Path, info: dict, n: int, source) -> None:

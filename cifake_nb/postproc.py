@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_postproc.ipynb #1183dafe
 from __future__ import annotations
-import io, zlib
+import io, math, zlib
 from typing import Callable
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
@@ -12,8 +12,9 @@ from tqdm.auto import tqdm
 from .images import decode_image
 
 # %% auto #0
-__all__ = ['EDITS', 'MILD', 'SURVIVES', 'MILD_KINDS', 'edit_bytes', 'edited_images', 'predictor_scores', 'torch_scores',
-           'stratified_sample', 'postproc_table', 'mild_summary', 'survival', 'plot_postproc']
+__all__ = ['EDITS', 'MILD', 'SURVIVES', 'MILD_KINDS', 'JPEG_SAVED', 'UNTRAINED_KINDS', 'UNTRAINED', 'SUITE_KINDS', 'edit_bytes',
+           'edited_images', 'predictor_scores', 'torch_scores', 'stratified_sample', 'suite_table', 'postproc_table',
+           'mild_summary', 'untrained_summary', 'served_accuracy', 'survival', 'plot_postproc']
 
 # %% ../nbs/05a_postproc.ipynb #dcf942c5
 _UPSCALERS = {'nearest': Image.NEAREST, 'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC, 'lanczos': Image.LANCZOS}
@@ -45,18 +46,50 @@ MILD = [('resize', 0.6), ('resize', 0.8), ('upload_bicubic', 3), ('upload_bicubi
 SURVIVES = 0.965  # issue 10's bar: a model survives a mild edit when its accuracy after it is at least this
 MILD_KINDS = list(dict.fromkeys(k for k, _ in MILD))  # the edit kinds MILD draws on, for postproc_table(kinds=...)
 
+# %% ../nbs/05a_postproc.ipynb #289601be
+def _rotate(im: Image.Image, deg: float) -> Image.Image:
+    "Rotate by `deg` degrees (bicubic) and keep the largest centred square free of the filled corners."
+    w = im.size[0]; t = math.radians(abs(deg))
+    s = int(w / (math.cos(t) + math.sin(t)))
+    c = (w - s) // 2
+    return im.rotate(deg, resample=Image.BICUBIC).crop((c, c, c + s, c + s))
+
+def _lut(im: Image.Image, f: Callable) -> Image.Image:
+    "Apply `f` on [0, 1] to every channel through a 256-entry lookup table."
+    v = np.arange(256) / 255
+    return im.point([int(u) for u in np.clip(np.rint(255 * f(v)), 0, 255)] * 3)
+
+def _chroma(im: Image.Image, f: int) -> Image.Image:
+    "Cb and Cr at 1/`f` of the size (box), brought back bilinearly; luma untouched."
+    y, cb, cr = im.convert('YCbCr').split()
+    small = (max(1, im.size[0] // f), max(1, im.size[1] // f))
+    cb, cr = (ch.resize(small, Image.BOX).resize(im.size, Image.BILINEAR) for ch in (cb, cr))
+    return Image.merge('YCbCr', (y, cb, cr)).convert('RGB')
+
+EDITS.update({
+    'rotate': (lambda im, d, rng: _rotate(im, d), (1, 2, 3, 5)),                     # degrees
+    'reshare': (lambda im, q, rng: im.resize((im.size[0] * 3, im.size[1] * 3), Image.BICUBIC), (90, 80, 70)),  # JPEG quality after ×3
+    'gamma': (lambda im, g, rng: _lut(im, lambda v: v ** g), (0.7, 0.8, 1.25, 1.4)),  # γ
+    'curve': (lambda im, a, rng: _lut(im, lambda v: (1 - a) * v + a * v * v * (3 - 2 * v)), (0.3, 0.6)),  # S-curve strength
+    'chroma': (lambda im, f, rng: _chroma(im, f), (2, 4)),                           # chroma subsampling factor
+})
+JPEG_SAVED = ('jpeg', 'reshare')  # kinds whose file is a JPEG at quality `setting`; every other edit is saved as PNG
+UNTRAINED_KINDS = ['rotate', 'reshare', 'gamma', 'curve', 'chroma']  # kinds `cifake_nb.degrade` never makes
+UNTRAINED = [('rotate', 2), ('rotate', 5), ('reshare', 80), ('gamma', 0.8), ('gamma', 1.25), ('curve', 0.6), ('chroma', 2)]  # issue 27's untrained list
+SUITE_KINDS = [k for k in EDITS if k not in UNTRAINED_KINDS]  # `postproc_table`'s default: the kinds issue 10 defined
+
 # %% ../nbs/05a_postproc.ipynb #c3521b9b
 def edit_bytes(image: np.ndarray,  # one uint8 [H, W, 3] RGB image
                kind: str,  # a key of `EDITS`, or 'none'
                setting=None,  # one of its settings
                rng: np.random.Generator | None = None,  # for the random edits (noise)
               ) -> bytes:
-    "The edited image as a file: JPEG bytes for `jpeg`, PNG bytes otherwise."
+    "The edited image as a file: JPEG bytes for the `JPEG_SAVED` kinds, PNG bytes otherwise."
     if kind != 'none' and kind not in EDITS: raise ValueError(f'unknown edit {kind!r}: choose one of {["none", *EDITS]}')
     im = Image.fromarray(np.asarray(image, np.uint8))
     if kind != 'none': im = EDITS[kind][0](im, setting, rng if rng is not None else np.random.default_rng(0))
     buf = io.BytesIO()
-    if kind == 'jpeg': im.save(buf, 'JPEG', quality=int(setting))
+    if kind in JPEG_SAVED: im.save(buf, 'JPEG', quality=int(setting))
     else: im.save(buf, 'PNG', compress_level=1)
     return buf.getvalue()
 
@@ -92,20 +125,19 @@ def stratified_sample(labels, n: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(parts))
 
 # %% ../nbs/05a_postproc.ipynb #9ce46c24
-def postproc_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fake [N]
-                   images: np.ndarray,  # uint8 [N, 32, 32, 3], e.g. a stratified subset of the test split
-                   labels,  # 0 = REAL, 1 = FAKE
-                   threshold: float = 0.5,  # the model's decision threshold on p_fake (the shipped one, from validation)
-                   kinds: list[str] | None = None,  # edits (default: all of `EDITS`)
-                   seed: int = 0, progress: bool = True):
-    "Accuracy, ROC-AUC, FAKE→REAL and REAL→FAKE rates at `threshold`, and the mean p_fake, per edit × setting (plus 'none'): a DataFrame."
+def suite_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fake [N]
+                images: np.ndarray,  # uint8 [N, 32, 32, 3]
+                labels,  # 0 = REAL, 1 = FAKE
+                edits: list,  # (kind, setting) pairs of `EDITS`; the clean copy ('none') is always scored first
+                threshold: float = 0.5,  # the model's decision threshold on p_fake (from validation)
+                seed: int = 0, progress: bool = True):
+    "Accuracy, ROC-AUC, FAKE→REAL and REAL→FAKE rates at `threshold`, and the mean p_fake, per listed edit (plus 'none'): a DataFrame."
     import pandas as pd
     from sklearn.metrics import roc_auc_score
     from cifake_nb.metrics import check_labels
     y = check_labels(labels)
     if len(y) != len(images): raise ValueError(f'{len(images)} images but {len(y)} labels')
-    kinds = list(kinds or EDITS)
-    if bad := [k for k in kinds if k not in EDITS]: raise ValueError(f'unknown edit(s) {bad}: choose from {list(EDITS)}')
+    if bad := sorted({k for k, _ in edits if k not in EDITS}): raise ValueError(f'unknown edit(s) {bad}: choose from {list(EDITS)}')
     both = y.min() != y.max()
     def row(kind, setting, x):
         p = np.asarray(predict_fn(x), np.float64).reshape(-1)
@@ -117,18 +149,42 @@ def postproc_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fa
                     real_to_fake=float(fake[y == 0].mean()) if (y == 0).any() else float('nan'),
                     mean_p_fake=float(p.mean()), mean_abs_change=float(np.abs(x.astype(np.int16) - images.astype(np.int16)).mean()))
     rows = [row('none', None, edited_images(images, 'none'))]
-    for k, s in tqdm([(k, s) for k in kinds for s in EDITS[k][1]], desc='edits', disable=not progress, leave=False):
-        rows.append(row(k, s, edited_images(images, k, s, seed)))
+    for k, s in tqdm(list(edits), desc='edits', disable=not progress, leave=False): rows.append(row(k, s, edited_images(images, k, s, seed)))
     df = pd.DataFrame(rows)
     df.attrs.update(n=len(y), threshold=threshold, seed=seed, path='PNG/JPEG bytes → cifake_nb.images.decode_image')
     return df
 
+def postproc_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fake [N]
+                   images: np.ndarray,  # uint8 [N, 32, 32, 3], e.g. a stratified subset of the test split
+                   labels,  # 0 = REAL, 1 = FAKE
+                   threshold: float = 0.5,  # the model's decision threshold on p_fake (the shipped one, from validation)
+                   kinds: list[str] | None = None,  # edit kinds, every setting of each (default: `SUITE_KINDS`)
+                   seed: int = 0, progress: bool = True):
+    "`suite_table` over every setting of `kinds`: the full post-processing table."
+    if bad := [k for k in (kinds or []) if k not in EDITS]: raise ValueError(f'unknown edit(s) {bad}: choose from {list(EDITS)}')
+    return suite_table(predict_fn, images, labels, [(k, s) for k in (kinds or SUITE_KINDS) for s in EDITS[k][1]], threshold, seed, progress)
+
+def _picked(df, pairs) -> dict:
+    "Accuracy of each listed (kind, setting) present in `df`, keyed 'kind setting'."
+    acc = {(r.kind, r.setting): r.accuracy for r in df.itertuples()}
+    return {f'{k} {s}': acc[(k, s)] for k, s in pairs if (k, s) in acc}
+
 def mild_summary(df) -> dict:
     "Clean accuracy, the mean and the worst accuracy over `MILD` edits (those present in `df`), from `postproc_table`."
-    acc = {(r.kind, r.setting): r.accuracy for r in df.itertuples()}
-    mild = {f'{k} {s}': acc[(k, s)] for k, s in MILD if (k, s) in acc}
+    mild = _picked(df, MILD)
     return dict(clean=float(df[df.kind == 'none'].accuracy.iloc[0]), mild_mean=float(np.mean(list(mild.values()))) if mild else float('nan'),
                 mild_worst=min(mild.values()) if mild else float('nan'), mild=mild)
+
+def untrained_summary(df) -> dict:
+    "The `UNTRAINED` edits present in `df`: each accuracy, their mean and the worst."
+    u = _picked(df, UNTRAINED)
+    return dict(untrained=u, untrained_mean=float(np.mean(list(u.values()))) if u else float('nan'), untrained_worst=min(u.values()) if u else float('nan'))
+
+def served_accuracy(df) -> float:
+    "Issue 27's *served accuracy*: the mean of the clean accuracy and each `MILD` edit's, all as the demo reads the files; `df` must hold every one."
+    m = mild_summary(df)
+    if len(m['mild']) != len(MILD): raise ValueError(f'served accuracy needs every MILD edit; missing {sorted(set(f"{k} {s}" for k, s in MILD) - set(m["mild"]))}')
+    return float(np.mean([m['clean'], *m['mild'].values()]))
 
 def survival(mild: dict,  # edit name → accuracy, e.g. `mild_summary(df)['mild']`
             ) -> dict:

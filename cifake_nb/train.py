@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #7c14d1e9
 from __future__ import annotations
-import copy, json, math, os, platform, re, sys, time, warnings
+import copy, dataclasses, json, math, os, platform, re, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .core import Config, LABEL_NAMES, IMG_SIZE, stratified_limit
 from .data import CIFAKE, Split, Batches, DataError, load_cifake, default_source, train_val_split
 from .models import create_model, count_params, list_models
-from .degrade import Degrade, degrade, degraded_copy
+from .degrade import KINDS, Degrade, degrade, degraded_copy
 from .checkpoint import (CheckpointError, code_version, unwrap_model, save_checkpoint, save_resume_state,
                                   load_resume_state, new_run_folder)
 # checkpoint I/O lives in cifake_nb.checkpoint; these names stay importable from cifake_nb.train for older callers
@@ -25,11 +25,11 @@ __all__ = ['TRAIN_RANGES', 'TrainConfig', 'config_from_globals', 'limit_split', 
            'EMA', 'lr_factor', 'make_optimizer', 'StepPlan', 'make_scheduler', 'dist_info', 'setup_distributed',
            'average_buffers', 'pick_device', 'seed_everything', 'hardware_name', 'autocast_for', 'build_model',
            'wrap_model', 'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup', 'setup', 'Progress',
-           'start_progress', 'train_step', 'degrade_seed', 'planned_epochs', 'progress_line', 'agree_min',
-           'train_one_epoch', 'validate', 'epoch_record', 'TrainingDiverged', 'check_finite', 'selection_rule',
-           'select_score', 'run_meta', 'keep_if_best', 'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run',
-           'make_sinks', 'plot_history', 'train', 'finish', 'parse_overrides', 'read_params', 'params_name',
-           'old_option_error', 'cli', 'main']
+           'start_progress', 'degrade_at', 'paired_loss', 'train_step', 'degrade_seed', 'planned_epochs',
+           'progress_line', 'agree_min', 'train_one_epoch', 'validate', 'epoch_record', 'TrainingDiverged',
+           'check_finite', 'selection_rule', 'select_score', 'run_meta', 'keep_if_best', 'JsonlSink', 'eta',
+           'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history', 'train', 'finish', 'parse_overrides',
+           'read_params', 'params_name', 'old_option_error', 'cli', 'main']
 
 # %% ../nbs/02_train.ipynb #c90d9ae9
 TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
@@ -37,7 +37,7 @@ TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.che
     'epochs': (1, 10_000), 'time_budget_min': (0.0, 100_000.0), 'batch_size': (1, 65_536), 'lr': (1e-8, 10.0), 'momentum': (0.0, 0.9999),
     'weight_decay': (0.0, 1.0), 'warmup_epochs': (0.0, 10_000.0), 'label_smoothing': (0.0, 0.5), 'ema_decay': (0.0, 0.999999),
     'translate': (0, 8), 'threads': (0, 1024), 'seed': (0, 2**32 - 1), 'eval_batch_size': (1, 65_536),
-    'checkpoint_every': (0, 10**9), 'progress_every_s': (0.0, 86_400.0)}
+    'checkpoint_every': (0, 10**9), 'progress_every_s': (0.0, 86_400.0), 'consistency': (0.0, 100.0)}
 
 # %% ../nbs/02_train.ipynb #57980b2d
 @dataclass
@@ -45,7 +45,7 @@ class TrainConfig(Config):
     "Everything that defines a training run. Units in the comments; defaults are a sensible CPU run."
     WHAT = 'training parameter'
     RANGES = TRAIN_RANGES
-    CHOICES = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'), select_on=('val_acc', 'mean_clean_degraded'),
+    CHOICES = dict(optimizer=('sgd', 'adamw'), schedule=('cosine', 'linear', 'constant'), select_on=('val_acc', 'mean_clean_degraded'), degrade_schedule=('constant', 'ramp_up', 'ramp_down'),
                    wandb=('offline', 'online', 'auto', 'disabled'))
     RENAMED = {'out_dir': 'runs_dir'}  # old name → new name: an old name is refused with one line naming the new one
     # data
@@ -72,6 +72,8 @@ class TrainConfig(Config):
     flip: bool = True              # random horizontal flips
     translate: int = 2             # random translation, pixels (reflection padded); 0: off
     degrade: dict = field(default_factory=dict)  # degradation augmentation after flip/translate: `Degrade` field → value, e.g. {'p_blur': 0.2}; {} → off
+    degrade_schedule: str = 'constant'  # degradation probabilities over the run: 'constant', 'ramp_up' (×0.25 → ×1) or 'ramp_down' (×1 → ×0.25)
+    consistency: float = 0.0       # weight of a KL term pulling each degraded view's prediction to its clean view's (both views trained: 2× compute a step); 0: off
     select_on: str = 'val_acc'     # epoch-selection rule, fixed before the run: 'val_acc' or 'mean_clean_degraded' (mean of clean and degraded val accuracy)
     tta: bool = False              # mirror test-time augmentation when evaluating
     # system
@@ -115,6 +117,7 @@ class TrainConfig(Config):
             active = True
         if self.select_on == 'mean_clean_degraded' and not active:
             bad.append("select_on='mean_clean_degraded' needs degrade with a non-zero probability (a degraded validation copy to select on)")
+        if self.consistency > 0 and not active: bad.append(f'consistency={self.consistency} needs degrade with a non-zero probability (a degraded view to pull)')
         if self.warmup_epochs > self.epochs: bad.append(f'warmup_epochs={self.warmup_epochs} (more than epochs={self.epochs})')
         if not re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', self.device): bad.append(f"device={self.device!r} (expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps')")
         if self.run_name and not re.fullmatch(r'[\w.=+-]+', self.run_name) or self.run_name in ('.', '..'):
@@ -446,14 +449,32 @@ def start_progress(s: TrainSetup) -> Progress:
     if s.main: print(f'resumed {s.run_dir} at epoch {p.epoch}, step {p.step}')
     return p
 
+# %% ../nbs/02_train.ipynb #11caa372
+def degrade_at(deg: Degrade, schedule: str, t: float) -> Degrade:
+    "The recipe at fraction `t` of the run: probabilities × 1 ('constant'), × (0.25 + 0.75·t) ('ramp_up') or × (1 − 0.75·t) ('ramp_down')."
+    if schedule == 'constant' or not deg.active: return deg
+    t = min(max(float(t), 0.0), 1.0)
+    m = 0.25 + 0.75 * t if schedule == 'ramp_up' else 1 - 0.75 * t
+    return dataclasses.replace(deg, **{f'p_{k}': getattr(deg, f'p_{k}') * m for k in KINDS})
+
+def paired_loss(model: nn.Module, x: torch.Tensor, xd: torch.Tensor, y: torch.Tensor, smoothing: float, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    "Both views in one pass: mean cross-entropy of clean `x` and degraded `xd`, plus `weight` × KL(clean, held fixed ‖ degraded); `(loss, degraded logits)`."
+    out = model(torch.cat([x, xd])).float()
+    oc, od = out[:len(x)], out[len(x):]
+    ce = (F.cross_entropy(oc, y, label_smoothing=smoothing) + F.cross_entropy(od, y, label_smoothing=smoothing)) / 2
+    return ce + weight * F.kl_div(F.log_softmax(od, 1), F.softmax(oc.detach(), 1), reduction='batchmean'), od
+
 # %% ../nbs/02_train.ipynb #792d2d45
 def train_step(s: TrainSetup, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "One optimizer and schedule step on a batch (degraded with `gen` when degradation is on): `(loss, logits, labels)` on the device."
+    "One optimizer and schedule step on a batch (degraded with `gen` when degradation is on; both views with `consistency`): `(loss, logits, labels)`."
     x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
-    if gen is not None: x = degrade(x, s.deg, gen)
+    cfg, xd = s.cfg, x
+    if gen is not None: xd = degrade(x, degrade_at(s.deg, cfg.degrade_schedule, s.sched.last_epoch / max(1, s.sched.plan.total)), gen)
     with s.autocast:
-        out = s.fmodel(x)
-        loss = F.cross_entropy(out.float(), y, label_smoothing=s.cfg.label_smoothing)
+        if cfg.consistency and gen is not None: loss, out = paired_loss(s.fmodel, x, xd, y, cfg.label_smoothing, cfg.consistency)
+        else:
+            out = s.fmodel(xd)
+            loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
     s.opt.zero_grad(set_to_none=True)
     loss.backward()
     s.opt.step()

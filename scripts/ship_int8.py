@@ -1,5 +1,7 @@
 """Write the static int8 sibling of a model folder (default: the shipped one, cifake_nb/assets/default/int8/), if it keeps
-test accuracy within --max-delta points of the float32 model; otherwise write nothing and exit 1 with one line.
+test accuracy within --max-delta points of the float32 model and every mild and untrained edit's accuracy within
+--max-robust-delta points (issue 27: int8 only where it keeps robustness); otherwise write nothing, remove any int8 sibling
+left from before (float32 is then served) and exit 1 with one line.
 
   .venv/bin/python scripts/ship_int8.py [--model cifake_nb/assets/default] [--calibration 1000] [--max-delta 0.1] [--robustness-images 2000]
 
@@ -17,6 +19,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def drop_int8(folder: Path) -> str:
+    "Remove `folder/int8` and its record from `folder/model.json` when they are not this model's (an int8 that was refused is not served); returns what was removed."
+    import shutil
+    from cifake_nb.core import ModelInfo
+    from cifake_nb.export import model_card
+    info = ModelInfo.from_json(folder / 'model.json')
+    if not (folder / 'int8').exists() and not info.int8: return ''
+    shutil.rmtree(folder / 'int8', ignore_errors=True)
+    info.int8 = {}
+    info.to_json(folder / 'model.json'); (folder / 'MODEL_CARD.md').write_text(model_card(info.to_dict()))
+    return str(folder / 'int8')
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', default=str(ROOT / 'cifake_nb' / 'assets' / 'default'), help='exported model folder (default: the shipped model)')
@@ -25,6 +40,7 @@ def main(argv=None) -> int:
     ap.add_argument('--max-delta', type=float, default=0.1, help='largest |int8 − float32| test accuracy change allowed, points (default 0.1)')
     ap.add_argument('--reference-images', type=int, default=5000, help='validation images in int8/reference_profile.json (0: none)')
     ap.add_argument('--robustness-images', type=int, default=2000, help="stratified test images for the int8 copy's own mild-edit figures (0: keep float32's, said so in its card)")
+    ap.add_argument('--max-robust-delta', type=float, default=0.2, help="largest |int8 − float32| accuracy change allowed on any mild or untrained edit, points (default 0.2; issue 27)")
     a = ap.parse_args(argv)
     import numpy as np
     from cifake_nb.core import ModelInfo
@@ -44,8 +60,11 @@ def main(argv=None) -> int:
         idx = stratified_sample(ds.test.labels, a.robustness_images, seed=0)
         rob = (ds.test.images[idx], ds.test.labels[idx])
     try: rec = quantize_folder(folder, calib, test=(ds.test.images, ds.test.labels), max_delta_pp=a.max_delta,
-                               reference_images=a.reference_images, data_source=source, robustness=rob)
-    except ExportError as e: ap.exit(1, f'ship_int8: error: {str(e).splitlines()[0]}\n')
+                               reference_images=a.reference_images, data_source=source, robustness=rob,
+                               max_robust_delta_pp=a.max_robust_delta if rob is not None else None)
+    except ExportError as e:
+        stale = drop_int8(folder)
+        ap.exit(1, f'ship_int8: error: {str(e).splitlines()[0]}' + (f'; removed the stale int8 sibling {stale} (float32 is served)' if stale else '') + '\n')
     r = ModelInfo.from_json(folder / 'int8' / 'model.json').quantization['report']
     print(f"ship_int8: wrote {folder / 'int8'} ({rec['version']}): test accuracy {100 * r['acc_fp32']:.2f}% float32 → {100 * r['acc_int8']:.2f}% int8 "
           f"({r['delta_points']:+.2f} pp, allowed ±{a.max_delta}), same decision on {100 * r['agree']:.2f}% of {r['n']:,} test images; "
