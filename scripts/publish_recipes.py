@@ -18,7 +18,7 @@ the shipped model survives, in numbers, into its model.json and model card.
 
 Numbers are copied from summary.json, never recomputed.
 """
-import argparse, json, math, sys
+import argparse, json, math, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +88,10 @@ def publish(out_dir, root: Path = ROOT) -> dict:
     pub = portable_summary(summary)
     (res / SUMMARY).write_text(json.dumps(pub, indent=1, ensure_ascii=False) + '\n')
     pr.update_sidebar(root / pr.SIDEBAR, res)
+    if (out_dir / 'tradeoff.png').is_file():  # the trade-off plot on the Results page
+        (res / pr.FIGURES).mkdir(exist_ok=True)
+        shutil.copyfile(out_dir / 'tradeoff.png', res / pr.FIGURES / 'tradeoff.png')
+    pr._rewrite_page(root)
     from cifake_nb.core import ModelInfo
     from cifake_nb.export import model_card
     model = root / 'cifake_nb' / 'assets' / 'default'

@@ -563,9 +563,38 @@ def results_page(d: dict) -> str:
     return '\n'.join(out)
 
 
+RECIPE_ROWS = [('served accuracy, validation (the ship rule)', 'served_val'), ('clean accuracy, validation', 'clean_val'),
+               ('clean test accuracy (20,000 images)', 'test_accuracy'), ('mild edits: mean', 'mild_mean'), ('mild edits: worst', 'mild_worst'),
+               ('edits never trained on: mean', 'untrained_mean'), ('edits never trained on: worst', 'untrained_worst'),
+               ('CIFAR-10-C, severities 1–3', 'cifar_c_1_3')]
+
+
+def recipes_section(rec: dict | None) -> list[str]:
+    "The Results page's recipe comparison (nbs/results/recipes.json): the rule, the table over seeds and the trade-off plot."
+    if not rec or not rec.get('recipes'): return []
+    def pm(v):
+        if not v or v[0] is None: return '—'
+        return pct(v[0]) if v[1] is None else f'{pct(v[0])[:-1]} ± {pct(v[1])[:-1]}%'
+    names, ship = list(rec['recipes']), rec.get('ship') or {}
+    n = {r: len([p for p in rec['per_run'] if p['recipe'] == r]) for r in names}
+    served = {r: len([p for p in rec['per_run'] if p['recipe'] == r and p.get('served_val') is not None]) for r in names}
+    rows = [(label, k) for label, k in RECIPE_ROWS if any((rec['recipes'][r].get(k) or [None])[0] is not None for r in names)]
+    out = ['## Recipes, and the model that ships', '', ship.get('rule', ''), '',
+           f"The rule ships the **{ship.get('recipe')}** recipe, seed {ship.get('seed')}. Mean ± std over the seeds of each recipe "
+           '(served and untrained figures: the seeds assessed since they were defined, counted in the header).', '',
+           '| | ' + ' | '.join(f'{r} ({n[r]} seed{"s" * (n[r] != 1)}; served: {served[r]})' for r in names) + ' |', '|---|' + '---|' * len(names)]
+    out += [f'| {label} | ' + ' | '.join(pm(rec['recipes'][r].get(k)) for r in names) + ' |' for label, k in rows]
+    out += ['', '![Clean validation accuracy against served accuracy on validation, one point per recipe; the shipped model ringed](figures/tradeoff.png)', '',
+            f"Every seed, every edit and every corruption: [the comparison]({Path(rec.get('page', 'evaluate_clean_vs_robust.ipynb')).name}).", '']
+    return out
+
+
 def write_page(res: Path, d: dict) -> Path:
     p = res / PAGE
     page = results_page(d)
+    rec = json.loads((res / 'recipes.json').read_text()) if (res / 'recipes.json').exists() else None
+    if sec := recipes_section(rec if (res / FIGURES / 'tradeoff.png').exists() else None):  # after the headline, before the runs
+        page = page.replace('\n## Run `', '\n' + '\n'.join(sec) + '\n## Run `', 1) if '\n## Run `' in page else page + '\n' + '\n'.join(sec)
     extra = benchmark_sections(res)
     if extra:  # before "Reproduce", or last on a page with no run yet
         page = page.replace('\n## Reproduce\n', '\n' + '\n'.join(extra) + '\n## Reproduce\n', 1) if '\n## Reproduce\n' in page else page + '\n' + '\n'.join(extra)
