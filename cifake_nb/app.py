@@ -241,8 +241,10 @@ class DemoService:
                  max_pixels: int = MAX_PIXELS,         # largest accepted declared width × height
                  upload_root: Path | None = None,      # paths are read only inside this folder; None = any regular file
                  metrics: DemoMetrics | None = None,   # Prometheus metrics to observe; None = none
-                 features: bool = True):               # log the monitoring features of each answered request
+                 features: bool = True,                # log the monitoring features of each answered request
+                 refusal_window_s: float = 60):        # refusals of one reason after its row, this many seconds, become one summary row
         self.predictor, self.log, self.max_file_mb, self.max_pixels = predictor, log, max_file_mb, max_pixels
+        self.refusal_window_s, self._windows, self._windows_lock = refusal_window_s, {}, threading.Lock()  # reason → [start, time_utc, n more]
         self.max_bytes, self.upload_root, self.metrics, self.features = int(max_file_mb * 2**20), upload_root, metrics, features
         self.drift = None  # a `cifake_nb.monitor.DriftMonitor`, set by `create_app`
 
@@ -277,9 +279,29 @@ class DemoService:
             return {}
 
     def refused(self, reason: str, n_bytes: int | None = None, source: str = 'api') -> None:
-        "Log a request refused before it reached a handler (see `RequestGuard`): one row, `error='refused: <reason>'`."
-        self._log(source=source, n_bytes=n_bytes, error=f'refused: {reason}')
+        "Count a request refused before it reached a handler (see `RequestGuard`); the first of a reason in `refusal_window_s` is a row `error='refused: <reason>'`, the rest one summary row."
         if self.metrics is not None: self.metrics.refused(reason, source)
+        now = time.monotonic()
+        with self._windows_lock:
+            w = self._windows.get(reason)
+            if w is not None and now - w[0] < self.refusal_window_s:
+                w[2] += 1
+                return
+            self._windows[reason] = [now, datetime.now(timezone.utc).isoformat(timespec='seconds'), 0]
+        self._summarise(reason, w)
+        self._log(source=source, n_bytes=n_bytes, error=f'refused: {reason}')
+
+    def _summarise(self, reason: str, w) -> None:
+        "The summary row of a closed window `[start, time_utc, n more]`, if it counted any."
+        if w is not None and w[2]: self._log(source='other', error=f'refused: {reason} ×{w[2]} more in the {self.refusal_window_s:g} s from {w[1]}')
+
+    def flush_refusals(self) -> None:
+        "Write the summary rows of the refusal windows that have closed (the sweeper calls it every few seconds)."
+        now = time.monotonic()
+        with self._windows_lock:
+            done = {r: w for r, w in self._windows.items() if now - w[0] >= self.refusal_window_s}
+            for r in done: del self._windows[r]
+        for r, w in done.items(): self._summarise(r, w)
 
     def _log(self, pred=None, **row) -> None:
         if self.log is None: return
@@ -772,7 +794,7 @@ def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_
                      ledger: UploadLedger | None = None, # the folder's accounting: re-measured every `tick_s`; when full, the oldest files go
                      tick_s: float = 5.0, # how often the ledger is looked at, seconds
                     ):
-    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` s, and at once (oldest first, down to 3/4 of the cap) when `ledger` is full."
+    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` s, and at once (oldest first, down to 3/4 of the cap) when `ledger` is full; closed refusal windows are summarised."
     import contextlib
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -786,6 +808,7 @@ def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_
                     await asyncio.to_thread(sweep_uploads, root, upload_ttl_s, keep, cap)
                     last = time.monotonic()
                 if ledger is not None: await asyncio.to_thread(ledger.remeasure)
+                if getattr(demo, 'service', None) is not None: await asyncio.to_thread(demo.service.flush_refusals)
                 await asyncio.sleep(tick_s)
         task = asyncio.create_task(sweep())
         try: yield
@@ -838,7 +861,8 @@ def add_healthz(app, svc: DemoService) -> None:
 
 # %% ../nbs/08_app.ipynb #7be33ac0
 def _add_monitoring(app, svc: DemoService) -> None:
-    "`GET /metrics` (Prometheus) and `GET /drift` (JSON; cached, rate-limited) on `app`, for the model and log of `svc`."
+    "`GET /metrics` (Prometheus) and `GET /drift` (JSON; cached, rate-limited per client) on `app`, for the model and log of `svc`."
+    from fastapi import Request
     from fastapi.responses import JSONResponse
     model_dir = getattr(svc.predictor, 'model_dir', None)
     drift = None
@@ -846,12 +870,13 @@ def _add_monitoring(app, svc: DemoService) -> None:
         drift = DriftMonitor(svc.log.path, Path(model_dir), metrics=svc.metrics)  # the profile beside model.json, loaded on first use
     svc.drift = drift
     app.add_api_route('/metrics', metrics_route(svc.metrics, before=drift.refresh if drift else None), methods=['GET'], include_in_schema=False)
-    @app.get('/drift')
-    def drift_endpoint():
+    def drift_endpoint(request: Request):
         if drift is None:
             return JSONResponse({'status': 'unavailable', 'reason': 'no_log', 'detail': 'the prediction log is off (--no-log): there is nothing to compare'}, 503)
-        status, body, headers = drift()
+        status, body, headers = drift(request.client.host if request.client else '')  # rate-limited per client address
         return JSONResponse(body, status, headers)
+    drift_endpoint.__annotations__['request'] = Request  # the class itself: FastAPI cannot resolve a name local to this function
+    app.add_api_route('/drift', drift_endpoint, methods=['GET'])
 
 # %% ../nbs/08_app.ipynb #21e88798
 def create_app(demo: gr.Blocks,

@@ -12,8 +12,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'REAL', 'FAKE', 'IMG_SIZE', 'METRICS', 'SPLITS', 'check_label_names', 'to_input', 'p_fake', 'decide',
-           'cam_agreement', 'sha256_file', 'stratified_limit', 'Config', 'metric_key', 'SidecarError', 'Sidecar',
-           'Provenance', 'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
+           'cam_agreement', 'sha256_file', 'stratified_limit', 'read_yaml_mapping', 'Config', 'metric_key',
+           'SidecarError', 'Sidecar', 'Provenance', 'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
 
 # %% ../nbs/00_core.ipynb #2398e032
 LABEL_NAMES = ('REAL', 'FAKE')  # index = label = logit position; FAKE (1) is the positive class
@@ -143,6 +143,21 @@ def _convert(v, t, name: str = ''):
 
 def _type_name(t) -> str: return t.__name__ if isinstance(t, type) else str(t).replace('typing.', '')
 
+# %% ../nbs/00_core.ipynb #cf9071c7
+def read_yaml_mapping(path) -> dict:
+    "A params YAML file's mapping of name: value (empty file: {}); `FileNotFoundError` or `ValueError` in one line naming the file, the problem and where."
+    import yaml  # PyYAML, a declared requirement; imported here so that importing this module needs numpy only
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f'params file {str(p)!r} does not exist (see params/*.yaml)')
+    try: d = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        m = getattr(e, 'problem_mark', None)
+        where = f' at line {m.line + 1}, column {m.column + 1}' if m else ''
+        raise ValueError(f'params file {str(p)!r} is not valid YAML: {getattr(e, "problem", None) or " ".join(str(e).split())}{where}') from None
+    except (OSError, UnicodeDecodeError) as e: raise ValueError(f'params file {str(p)!r} cannot be read: {e}') from None
+    if not isinstance(d, dict): raise ValueError(f'params file {str(p)!r} must hold a mapping of name: value')
+    return d
+
 # %% ../nbs/00_core.ipynb #48e563c2
 class Config:
     "Base of run configs and JSON sidecars (subclasses are `@dataclass`es): typed `from_dict`, `RANGES`/`CHOICES` checks, `problems()`."
@@ -175,12 +190,7 @@ class Config:
     @classmethod
     def from_yaml(cls, path, **overrides):
         "Build from a params YAML file (the file papermill takes with `-f`) with `overrides` on top."
-        import yaml  # PyYAML, a declared requirement; imported here so that importing this module needs numpy only
-        p = Path(path)
-        if not p.exists(): raise FileNotFoundError(f'params file {str(p)!r} does not exist (see params/*.yaml)')
-        d = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(d, dict): raise ValueError(f'{p} must hold a mapping of parameter: value')
-        return cls.from_dict({**d, **overrides})
+        return cls.from_dict({**read_yaml_mapping(path), **overrides})
 
     def to_dict(self) -> dict:
         "The fields as a plain dict (nested configs as dicts)."

@@ -150,8 +150,8 @@ def hub_snapshot(repo_id: str,  # Hub dataset id, 'owner/name'
         why = 'HF_HUB_OFFLINE is set' if offline else 'huggingface.co cannot be reached'
         at = f' at revision {revision!r}' if revision else ''
         raise ConnectionError(f'cannot fetch the Hub dataset {repo_id!r}{at}: {why} and it is not in the local Hugging Face cache. '
-                              f"Pass a local folder instead, e.g. load_cifake('../shared/cifake') (parquet shards) "
-                              f"or a Kaggle-layout folder with train|test/REAL|FAKE/*.jpg.")
+                              f"Pass a local folder instead: set CIFAKE_SOURCE (e.g. CIFAKE_SOURCE=../shared/cifake make main) or call "
+                              f"load_cifake('../shared/cifake'), with parquet shards or a Kaggle-layout folder train|test/REAL|FAKE/*.jpg.")
     return Path(snapshot_download(**kw))
 
 # %% ../nbs/00b_data.ipynb #10381d18

@@ -4,19 +4,20 @@
 
 # %% ../nbs/07_inference.ipynb #cb906876
 from __future__ import annotations
-import importlib.resources, io, os, re
+import hashlib, importlib.resources, io, os, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
 import onnxruntime as ort
-from .core import IMG_SIZE, ModelInfo, SidecarError, cam_agreement, decide, p_fake, sha256_file, to_input
+from .core import IMG_SIZE, ModelInfo, SidecarError, cam_agreement, decide, p_fake, to_input
 from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
-__all__ = ['MAX_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image', 'default_model_dir',
-           'hub_model_dir', 'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix', 'upsample_cam',
-           'Prediction', 'batch_threads', 'batch_spin', 'list_images', 'Predictor', 'compare_predictors']
+__all__ = ['MAX_BYTES', 'MAX_MODEL_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image',
+           'default_model_dir', 'hub_model_dir', 'model_source', 'resolve_model', 'read_model_info', 'bilinear_matrix',
+           'upsample_cam', 'Prediction', 'batch_threads', 'batch_spin', 'list_images', 'Predictor',
+           'compare_predictors']
 
 # %% ../nbs/07_inference.ipynb #1e8f472f
 MAX_BYTES = 20 * 2**20  # largest encoded image accepted, bytes (20 MiB)
@@ -199,14 +200,24 @@ def resolve_model(model_dir=None) -> tuple[Path, Path]:
     return p, p / 'model.onnx'
 
 # %% ../nbs/07_inference.ipynb #5eea387b
+MAX_MODEL_BYTES = 2**30  # largest model.onnx read, bytes (ONNX's own limit is 2 GB; this project's models are a few MB)
+
+def _model_file(path: Path, folder: Path, max_bytes: int) -> bytes:
+    "The bytes of one file of a model folder: a regular file of at most `max_bytes`, read without blocking; `ModelError` otherwise."
+    try: return read_file_bounded(path, max_bytes)
+    except FileReadError as e:
+        if not os.path.lexists(path): raise ModelError(f'{folder} has no {path.name}: a model folder needs model.onnx and its model.json from cifake_nb.export') from None
+        what = f'is above {max_bytes / 2**20:,.0f} MiB' if e.too_large else 'is not a regular file (a FIFO, device or folder, or a link to one) or cannot be read'
+        raise ModelError(f'{path} {what}: a model folder holds the regular files cifake_nb.export wrote; re-export or re-download it') from None
+
 def read_model_info(folder: Path, onnx_path: Path, verify: bool = True) -> ModelInfo:
-    "A model folder's validated `model.json` (`ModelInfo`: labels, decision rule, provenance), with the ONNX file's SHA-256 checked."
-    side = folder / 'model.json'
-    if not side.exists(): raise ModelError(f'{folder} has no model.json: a model folder needs model.onnx and its model.json from cifake_nb.export')
-    if not onnx_path.exists(): raise ModelError(f'{folder} has no {onnx_path.name}: a model folder needs model.onnx and its model.json from cifake_nb.export')
-    try: info = ModelInfo.from_json(side)
-    except SidecarError as e: raise ModelError(f'{e}: the model folder is damaged, hand-edited or not a cifake_nb export; re-export or re-download it') from None
-    if verify and (h := sha256_file(onnx_path)) != info.onnx_sha256:
+    "A model folder's validated `model.json` (`ModelInfo`: labels, decision rule, provenance), with the ONNX file's SHA-256 checked; only regular files are read."
+    side, onnx = _model_file(folder / 'model.json', folder, 2**24), _model_file(onnx_path, folder, MAX_MODEL_BYTES)
+    damaged = 'the model folder is damaged, hand-edited or not a cifake_nb export; re-export or re-download it'
+    if side.lstrip()[:1] not in (b'{', b'['): raise ModelError(f'{folder / "model.json"} is not valid JSON: {damaged}')
+    try: info = ModelInfo.from_json(side.decode('utf-8', 'replace'))  # the text read above, not the path again
+    except SidecarError as e: raise ModelError(f'{str(e).replace("ModelInfo JSON", str(folder / "model.json"), 1)}: {damaged}') from None
+    if verify and (h := hashlib.sha256(onnx).hexdigest()) != info.onnx_sha256:
         raise ModelError(f"{onnx_path} does not match its model.json (SHA-256 {h[:12]}… ≠ {info.onnx_sha256[:12]}…): "
                          'the file is truncated, altered or from another export; re-export or re-download the model folder')
     return info
@@ -304,8 +315,9 @@ class Predictor:
         self.model_dir, self._onnx = resolve_model(model_dir)
         self.source = model_source(model_dir, self.model_dir)  # a Hub model: pinned to the commit read
         self.model_info = read_model_info(self.model_dir, self._onnx)  # a `ModelInfo`; `info` is it as a dict, with the card
-        card = self.model_dir / 'MODEL_CARD.md'
-        self.info = {**self.model_info.to_dict(), **({'card': card.read_text()} if card.exists() else {})}
+        try: card = {'card': read_file_bounded(self.model_dir / 'MODEL_CARD.md', 2**20).decode('utf-8', 'replace')}
+        except FileReadError: card = {}   # none, or not a regular file of at most 1 MiB
+        self.info = {**self.model_info.to_dict(), **card}
         self.version, self.band, self.providers = self.model_info.version, band, providers
         self.temperature, self.threshold = self.model_info.temperature, self.model_info.threshold
         self.label_names = tuple(self.model_info.label_names)

@@ -22,8 +22,8 @@ __all__ = ['FEATURES', 'FORMATS', 'FEATURE_COLUMNS', 'PROFILE_FILE', 'PROFILE_KI
            'REFUSAL_REASONS', 'LATENCY_BUCKETS', 'PIXEL_BUCKETS', 'BYTE_BUCKETS', 'Feature', 'jpeg_quality',
            'upload_header', 'image_features', 'prediction_features', 'predict_with_features', 'features_table',
            'DriftInputError', 'build_profile', 'reference_profile', 'validation_blobs', 'write_reference_profile',
-           'load_profile', 'profile_values', 'read_log_window', 'write_feature_log', 'holm', 'ks_test',
-           'categorical_test', 'FeatureDrift', 'DriftReport', 'compare', 'split_by_version', 'check_log',
+           'load_profile', 'model_profiles', 'profile_values', 'read_log_window', 'write_feature_log', 'holm',
+           'ks_test', 'categorical_test', 'FeatureDrift', 'DriftReport', 'compare', 'split_by_version', 'check_log',
            'drift_figure', 'report_html', 'parse_args', 'main', 'refusal_reason', 'DemoMetrics', 'metrics_route',
            'DriftMonitor']
 
@@ -250,6 +250,13 @@ def load_profile(path) -> dict:
     if missing: raise DriftInputError('bad_reference', f'{str(p)!r} lacks features {missing}: it was written by another cifake_nb version; write it again')
     prof['path'] = str(p)
     return prof
+
+# %% ../nbs/09_monitor.ipynb #51dbe321
+def model_profiles(path) -> list[dict]:
+    "The reference profiles of a model folder and of its int8 sibling (`<folder>/int8`, when it has one), so a log of either is checked against its own; a profile file: just it."
+    prof = load_profile(path)
+    sib = Path(prof['path']).parent / 'int8' / PROFILE_FILE
+    return [prof] + ([load_profile(sib)] if sib.is_file() else [])
 
 # %% ../nbs/09_monitor.ipynb #35431af3
 def profile_values(prof: dict, name: str) -> np.ndarray:
@@ -557,7 +564,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog='cifake-drift', description='Compare a window of the cifake-demo prediction log with the model\'s reference profile. '
                                 'Exit code: 0 no drift, 1 drift, 2 unusable input.')
     p.add_argument('log', nargs='?', help='the SQLite prediction log (cifake-demo --log-db)')
-    p.add_argument('--reference', action='append', default=None, help='reference_profile.json or model folder (repeatable; default: the shipped model)')
+    p.add_argument('--reference', action='append', default=None, help='reference_profile.json or model folder, with its int8 sibling (repeatable; default: the shipped model and its int8 copy)')
     p.add_argument('--last', type=int, default=500, help='compare the last N answered requests (0: no limit; default 500)')
     p.add_argument('--hours', type=float, default=None, help='only requests of the last T hours')
     p.add_argument('--alpha', type=float, default=0.01, help='family-wise false-alarm rate per window (default 0.01)')
@@ -587,10 +594,10 @@ def main(argv: list[str] | None = None) -> int:
         return _err('--last must be ≥ 0, --hours > 0, --alpha in (0, 1) and --min-rows ≥ 1')
     if not a.last and not a.hours: return _err('--last 0 needs --hours: the window would be the whole log')
     try:
-        if a.reference: refs = [load_profile(r) for r in a.reference]
+        if a.reference: refs = [p for r in a.reference for p in model_profiles(r)]
         else:
             from cifake_nb.inference import default_model_dir
-            refs = [load_profile(default_model_dir())]
+            refs = model_profiles(default_model_dir())   # float32 and int8: the profile of whichever model answered
         reports = check_log(a.log, refs, a.last or None, a.hours, a.alpha, a.min_rows)
     except DriftInputError as e: return _err(str(e))
     print('\n\n'.join(r.summary() for r in reports))
@@ -611,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
 SOURCES = ('ui', 'api', 'batch', 'other')
 OUTCOMES = ('answered', 'refused', 'error')
 REFUSAL_REASONS = ('no_file', 'empty', 'too_large', 'too_many_pixels', 'not_an_image', 'corrupt', 'rate_limited',  # bad uploads
-                   'path_not_uploaded', 'too_many_files', 'bad_request', 'length_required', 'busy', 'other')   # refused by the request guard
+                   'path_not_uploaded', 'too_many_files', 'bad_request', 'length_required', 'busy', 'too_slow', 'other')   # refused by the request guard
 _GUARD_REASONS = {'request_too_large': 'too_large', 'file_too_large': 'too_large'}  # cifake_nb.app.RequestGuard's names → ours
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # seconds
 PIXEL_BUCKETS = tuple(float(s * s) for s in (32, 64, 128, 256, 512, 1024, 2048, 4096)) + (40e6,)  # width × height
@@ -711,12 +718,13 @@ class DriftMonitor:
                  alpha: float = 0.01,            # family-wise false-alarm rate per window
                  min_rows: int = 30,             # fewer requests are 'insufficient_data'
                  min_interval_s: float = 60,     # recompute at most this often, seconds
-                 max_per_minute: int = 30,       # endpoint calls answered per minute; more get 429
+                 max_per_minute: int = 30,       # endpoint calls answered per minute and client; more get 429
+                 max_clients: int = 4096,        # client addresses remembered for that; past it, all unknown clients share one
                  clock=time.monotonic):          # time source (tests)
         self.log_path, self.profiles, self.metrics = log_path, profiles, metrics
         self.last, self.hours, self.alpha, self.min_rows = last, hours, alpha, min_rows
-        self.min_interval_s, self.max_per_minute, self.clock = min_interval_s, max_per_minute, clock
-        self._lock, self._calls, self._at, self._result = threading.Lock(), [], None, None
+        self.min_interval_s, self.max_per_minute, self.max_clients, self.clock = min_interval_s, max_per_minute, max_clients, clock
+        self._lock, self._calls, self._at, self._result = threading.Lock(), {}, None, None  # client → its call times in the last minute
         # the body is public: the server's own paths are shown by name only (log file, model folder, data source)
         self._paths = sorted({str(q) for x in (log_path, profiles) if isinstance(x, (str, Path))
                               for q in (Path(x), Path(x).resolve())}, key=len, reverse=True)
@@ -748,14 +756,17 @@ class DriftMonitor:
             if self._result is None or now - self._at >= self.min_interval_s: self._result, self._at = self.check(), now
             return self._result
 
-    def __call__(self) -> tuple[int, dict, dict]:
-        "The endpoint: `(status, body, headers)`; 429 beyond `max_per_minute` calls in the last 60 s."
+    def __call__(self, client: str = '') -> tuple[int, dict, dict]:
+        "The endpoint for one `client` (its address): `(status, body, headers)`; 429 beyond `max_per_minute` of its calls in the last 60 s."
         with self._lock:
             now = self.clock()
-            self._calls = [t for t in self._calls if now - t < 60]
-            if len(self._calls) >= self.max_per_minute:
-                wait = max(1, math.ceil(60 - (now - self._calls[0])))
+            if client not in self._calls and len(self._calls) >= self.max_clients:  # forget clients quiet for a minute, else share
+                self._calls = {c: ts for c, ts in self._calls.items() if now - ts[-1] < 60}
+                if len(self._calls) >= self.max_clients: client = '(others)'
+            calls = self._calls[client] = [t for t in self._calls.get(client, []) if now - t < 60]
+            if len(calls) >= self.max_per_minute:
+                wait = max(1, math.ceil(60 - (now - calls[0])))
                 return 429, {'status': 'rate_limited', 'detail': f'at most {self.max_per_minute} drift requests a minute: retry in {wait} s'}, {'Retry-After': str(wait)}
-            self._calls.append(now)
+            calls.append(now)
         status, body = self.refresh()
         return status, {**body, 'cached_for_s': self.min_interval_s}, {'Cache-Control': f'max-age={int(self.min_interval_s)}'}

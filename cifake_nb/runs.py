@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, shlex, shutil, statistics, sys
 from pathlib import Path
-from .checkpoint import new_run_folder, utc_stamp as utc_stamp, unique_dir as unique_dir
+from .checkpoint import CheckpointError, new_run_folder, read_meta, utc_stamp as utc_stamp, unique_dir as unique_dir
 from .train import TrainConfig, read_params, parse_overrides, params_name, old_option_error
 
 # %% auto #0
@@ -120,8 +120,9 @@ def run_evaluate(params, # an evaluation params YAML file (or several)
     "Evaluate `checkpoints` in a new folder `runs/eval-<run>-<UTC>` (every parameter checked first); returns it."
     if out_dir is not None: raise TypeError('run_evaluate(out_dir=...) is now run_evaluate(runs_dir=...): the parent folder of run folders')
     if not checkpoints: raise ValueError('evaluate needs at least one --checkpoint (a run folder or its model.safetensors)')
-    for c in checkpoints:
-        if not Path(c).exists(): raise FileNotFoundError(f'checkpoint {c!r} does not exist')
+    for c in checkpoints:  # each a checkpoint (regular weights file, valid sidecar) before anything is loaded or made
+        weights, _ = read_meta(c)
+        if not weights.is_file(): raise CheckpointError(f'checkpoint {str(weights)!r} is not a regular file: pass a run folder or its model.safetensors')
     p = read_params(_files(params), overrides)
     check_eval_params(p, checkpoints)
     first = Path(checkpoints[0]).resolve()

@@ -33,7 +33,9 @@ def main(argv=None) -> int:
         ap.exit(2, f'main.py: error: {e}\n')
     t0 = time.perf_counter()
     print('== 1/4 data', flush=True)
-    ds = load_cifake(default_source())
+    try: ds = load_cifake(default_source())
+    except (ConnectionError, OSError, ValueError) as e:  # no data and no network, or a damaged copy: one line, what to set
+        ap.exit(1, f'main.py: error: {e}\n')
     print(ds, class_counts(ds).to_string(), duplicate_audit(ds).to_string(), sep='\n')
     print(f'\n== 2/4 train ({a.params})', flush=True)
     run = run_train(a.params, runs_dir=a.runs_dir)

@@ -212,17 +212,145 @@ def test_upload_bounds(demo):
     assert httpx.get(f'{url}/healthz', timeout=2).json()['status'] == 'ok'
 
 
-def test_every_refusal_is_logged(demo, hostile_paths):
+def refusals_counted(url: str) -> dict:
+    "The server's refusal counters by reason, from /metrics."
+    out = {}
+    for line in httpx.get(f'{url}/metrics', timeout=5).text.splitlines():
+        if line.startswith('cifake_requests_total{') and 'outcome="refused"' in line:
+            reason = line.split('reason="')[1].split('"')[0]
+            out[reason] = out.get(reason, 0) + float(line.rsplit(' ', 1)[1])
+    return out
+
+
+def test_every_refusal_is_counted_and_a_flood_is_summarised(demo, hostile_paths):
+    "Every refusal is counted in /metrics at once; the log gets a row for the first of a reason in a minute, the rest as one summary row (issue 31: 809 rows/s before)."
     url, proc, uploads, log = demo
     con = sqlite3.connect(log)
-    n0 = con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
-    httpx.post(f'{url}/gradio_api/call/predict', json={'data': [file_data('/etc/passwd')]}, timeout=5)
+    n0, c0 = con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0], refusals_counted(url)
+    with httpx.Client(timeout=5) as c:
+        for _ in range(100): c.post(f'{url}/gradio_api/call/predict', json={'data': [file_data('/etc/passwd')]})
     httpx.post(f'{url}/gradio_api/upload', files=[('files', (f'{i}.png', b'x')) for i in range(40)], timeout=10)
     httpx.post(f'{url}/gradio_api/upload', files={'files': ('big.png', b'\0' * (MAX_FILE_MB * 2**20 + 1))}, timeout=30)
-    rows = con.execute('SELECT error FROM predictions ORDER BY id').fetchall()[n0:]
-    assert [r[0] for r in rows] == ['refused: path_not_uploaded', 'refused: too_many_files', 'refused: file_too_large'], rows
+    c1 = refusals_counted(url)
+    assert c1['path_not_uploaded'] - c0.get('path_not_uploaded', 0) == 100, (c0, c1)
+    assert c1['too_many_files'] - c0.get('too_many_files', 0) == 1 and c1['too_large'] - c0.get('too_large', 0) == 1, (c0, c1)
+    rows = [r[0] for r in con.execute('SELECT error FROM predictions ORDER BY id').fetchall()[n0:]]
+    assert len(rows) <= 3 and all(r.startswith('refused: ') for r in rows), rows   # at most one row per reason, not 202
     # Nothing read from a client path ever shows up as a hashed, classified row.
     assert con.execute("SELECT COUNT(*) FROM predictions WHERE error IS NULL AND n_bytes > ?", (MAX_FILE_MB * 2**20,)).fetchone()[0] == 0
+
+
+def raw(port: int, data: bytes, source: str = '127.0.0.1') -> socket.socket:
+    "A TCP connection from `source` (any 127.x address is this machine) that has sent `data` and waits."
+    s = socket.create_connection(('127.0.0.1', port), timeout=20, source_address=(source, 0))
+    s.sendall(data)
+    return s
+
+
+def answer(s: socket.socket) -> tuple[bytes, float]:
+    "What the server sends before it closes the connection (b'' if nothing), and when, seconds from now."
+    t0, got = time.perf_counter(), b''
+    try:
+        while chunk := s.recv(65536): got += chunk
+    except (ConnectionResetError, TimeoutError): pass
+    s.close()
+    return got, time.perf_counter() - t0
+
+
+def upload_head(declared: int, boundary: bytes = b'b') -> bytes:
+    "An upload's request head declaring `declared` body bytes, and the first part's header."
+    return (b'POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=' + boundary +
+            b'\r\nContent-Length: %d\r\n\r\n--' % declared + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n')
+
+
+def test_idle_and_slow_senders_hold_no_budget_and_are_cut_off(demo):
+    "Issue 31 #1: two idle uploads declaring the per-request limit no longer block everyone: another client uploads at once, and the idle, trickling and half-headed connections are cut within the deadlines (10 s)."
+    url, proc, uploads, log = demo
+    port, declared = int(url.rsplit(':', 1)[1]), 129 * 2**20   # the per-request limit, 32 × 20 MB capped at 128 MiB + 1 MiB
+    idle = [raw(port, upload_head(declared), src) for src in ('127.0.0.2', '127.0.0.4')]
+    half_headed = raw(port, b'POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\n', '127.0.0.5')
+    trickle = raw(port, upload_head(declared), '127.0.0.6')
+    stop = threading.Event()
+    def drip():
+        while not stop.wait(1):
+            try: trickle.send(b'x')
+            except OSError: return
+    threading.Thread(target=drip, daemon=True).start()
+    time.sleep(0.5)
+    t0 = time.perf_counter()
+    with httpx.Client(transport=httpx.HTTPTransport(local_address='127.0.0.3'), timeout=10) as other:
+        r = other.post(f'{url}/gradio_api/upload', files={'files': ('ok.png', b'x' * 1000)})
+    assert r.status_code == 200 and time.perf_counter() - t0 < 3, (r.status_code, r.text[:200])
+    try:
+        for s in idle:
+            got, dt = answer(s)
+            assert got.startswith(b'HTTP/1.1 408') and dt < 14, (got[:200], dt)
+        got, dt = answer(trickle)
+        assert got.startswith(b'HTTP/1.1 408') and dt < 14, (got[:200], dt)   # ~1 B/s: under the minimum rate once the grace is over
+        got, dt = answer(half_headed)
+        assert got == b'' and dt < 14, (got[:200], dt)   # headers never completed: closed
+    finally: stop.set()
+    assert refusals_counted(url).get('too_slow', 0) >= 4
+    assert httpx.get(f'{url}/healthz', timeout=2).status_code == 200
+
+
+def test_one_client_cannot_take_every_uploads_budget(demo):
+    "Issue 31 #1: the bytes in flight are bounded per client address too: two 100 MiB uploads at once from one address cannot both go on, and another client is served meanwhile."
+    url, proc, uploads, log = demo
+    port = int(url.rsplit(':', 1)[1])
+    conns = [raw(port, upload_head(129 * 2**20), '127.0.0.7') for _ in range(2)]
+    part = b'x' * (10 * 2**20) + b'\r\n--b\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n'
+    def send(s):  # ten files of 10 MiB each: within the per-file limit
+        try: s.sendall(part * 10)
+        except OSError: pass   # refused: the server closed the connection
+    threads = [threading.Thread(target=send, args=(s,)) for s in conns]
+    for t in threads: t.start()
+    with httpx.Client(transport=httpx.HTTPTransport(local_address='127.0.0.8'), timeout=10) as other:
+        assert other.post(f'{url}/gradio_api/upload', files={'files': ('ok.png', b'x' * 1000)}).status_code == 200
+    for t in threads: t.join(60)
+    for s in conns: s.settimeout(2)
+    got = [answer(s)[0] for s in conns]
+    assert any(g.startswith(b'HTTP/1.1 503') for g in got), [g[:40] for g in got]
+
+
+@pytest.mark.parametrize('case', ['two_content_types', 'two_content_lengths', 'long_boundary', 'boundary_with_bad_characters', 'garbage'])
+def test_malformed_requests_get_one_generic_400_and_are_counted(demo, case):
+    "Issue 31 #5 and #7: duplicated headers, a boundary outside RFC 2046, or anything the HTTP parser rejects: one 400, counted, never a 500."
+    url, proc, uploads, log = demo
+    port = int(url.rsplit(':', 1)[1])
+    body = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\nContent-Type: application/json\r\n\r\n{"x": 1}\r\n--b--\r\n'
+    head = {'two_content_types': b'POST /gradio_api/process_recording HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n'
+                                 b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n' % len(body),
+            'two_content_lengths': b'POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n'
+                                   b'Content-Length: %d\r\nContent-Length: 5\r\n\r\n' % len(body),
+            'long_boundary': upload_head(len(body), b'q' * 300).split(b'\r\n\r\n')[0] + b'\r\n\r\n',
+            'boundary_with_bad_characters': upload_head(len(body), b'a\x01b;c').split(b'\r\n\r\n')[0] + b'\r\n\r\n',
+            'garbage': b'POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n'}[case]
+    before = sum(refusals_counted(url).values())
+    got, _ = answer(raw(port, head + body))
+    assert got.startswith(b'HTTP/1.1 400'), got[:300]
+    assert b'Traceback' not in got and b'"x": 1' not in got, got[:300]   # nothing echoed
+    for _ in range(20):  # uvicorn's own 400s are counted from a worker thread
+        if sum(refusals_counted(url).values()) == before + 1: break
+        time.sleep(0.1)
+    assert sum(refusals_counted(url).values()) == before + 1
+    assert proc.poll() is None
+
+
+def test_container_bombs_and_costly_formats_are_refused_before_decoding(demo):
+    "Issue 31 #2 and #3: an ICO/CUR holding a large PNG is refused from its signature, never decoded; a WebP above its format's pixel limit is refused with the reason."
+    from test_images import ico_holding   # tests/ is on sys.path (pytest's rootdir-relative import)
+    url, proc, uploads, log = demo
+    b = io.BytesIO(); Image.new('RGBA', (6000, 6000)).save(b, 'PNG')
+    w = io.BytesIO(); Image.new('RGB', (4096, 4096), (20, 30, 40)).save(w, 'WEBP')
+    paths = {'ico': upload(url, 'bomb.ico', ico_holding(b.getvalue())), 'cur': upload(url, 'bomb.cur', ico_holding(b.getvalue(), 2)),
+             'webp_4096': upload(url, 'big.webp', w.getvalue())}
+    answers = {}
+    peak = rss_peak_during(proc, lambda: answers.update({k: predict(url, p) for k, p in paths.items()}))
+    assert peak < 500, peak
+    assert answers['ico'][0] == 'error' and 'ICO files are not accepted' in str(answers['ico'][1]), answers['ico']
+    assert answers['cur'][0] == 'error' and 'CUR files are not accepted' in str(answers['cur'][1]), answers['cur']
+    assert answers['webp_4096'][0] == 'error' and 'for WEBP' in str(answers['webp_4096'][1]), answers['webp_4096']
 
 
 def test_space_entry_point_serves_behind_the_guard(tmp_path):
