@@ -145,3 +145,10 @@ def test_a_real_quarto_render_is_checked(tmp_path):
         'results.html: missing image card.png (no such file in the site)',
         'index.html: empty section "Robustness to corruptions" (a heading with nothing under it)',
         'index.html: a number with 16 decimals outside code: "Accuracy 0.9792012499999999, in code" (round it where it is formatted)']
+
+
+def test_a_word_in_angle_brackets_that_became_a_tag(tmp_path):
+    "`<model>-<utc time>` in a parameters table: pandoc passes it on as HTML and the reader sees only the dash."
+    assert planted(tmp_path, 'results/index.html', 'seeds 0, 1 and 2', 'run folder &lt;name&gt;: ‘<model>-<utc time="">’</utc></model>') == [
+        'results/index.html: <model> is not HTML: a word in angle brackets that pandoc passed on as a tag, so the page shows nothing there (write it as code)',
+        'results/index.html: <utc> is not HTML: a word in angle brackets that pandoc passed on as a tag, so the page shows nothing there (write it as code)']
