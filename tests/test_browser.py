@@ -4,6 +4,10 @@ It serves the app as `cifake-demo` does (`create_app`: the request guard in fron
 tests/artifacts/ (the demo with an example clicked is committed there, to be looked at, and rewritten only when the page
 looks different, so a test run leaves git clean). Skipped when /usr/bin/chromium is missing:
 install it with `apt-get install -y chromium` (never `playwright install`).
+
+The rendered docs site (_proc/_docs, built by `make docs`) is looked at the same way: the home and Results pages at
+desktop (1280 px) and phone (390 px) widths, kept as tests/artifacts/site_{home,results}_{1280,390}.png when they look
+different; skipped, with one line, when the site is not built.
 """
 import io, os, re, socket
 from pathlib import Path
@@ -17,6 +21,7 @@ from PIL import Image
 
 CHROMIUM = Path('/usr/bin/chromium')
 ARTIFACTS = Path(__file__).resolve().parent / 'artifacts'
+SITE = Path(__file__).resolve().parents[1] / '_proc' / '_docs'   # make docs renders the site here (settings.ini doc_path)
 CIFAKE_TEST = Path(__file__).resolve().parents[2] / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.parquet'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run']
@@ -183,3 +188,37 @@ def test_screenshot_kept_unless_the_page_looks_different(tmp_path):
     assert screenshot_changed(png(changed), path) and screenshot_changed(png(base[:150]), path)
     keep_screenshot(png(changed), path)
     assert path.read_bytes() == png(changed)
+
+
+@pytest.fixture(scope='module')
+def site_browser():
+    "The rendered docs site served over HTTP (as a reader gets it) and a headless Chromium; skipped when the site is not built."
+    if not (SITE / 'index.html').exists(): pytest.skip(f'the docs site is not built ({SITE.relative_to(SITE.parents[1])}): `make docs` builds it')
+    import functools, threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    quiet = type('Quiet', (SimpleHTTPRequestHandler,), {'log_message': lambda *a: None})
+    srv = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(quiet, directory=str(SITE)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield f'http://127.0.0.1:{srv.server_address[1]}/', browser
+        browser.close()
+    srv.shutdown()
+
+
+@pytest.mark.parametrize('width', [1280, 390])
+@pytest.mark.parametrize('name, path, heading', [('home', 'index.html', 'cifake_nb'), ('results', 'results/index.html', 'Results')])
+def test_site_pages_on_desktop_and_phone(site_browser, name, path, heading, width):
+    "The home and Results pages as a reader sees them: the title shows and nothing is wider than the screen; screenshots kept."
+    url, browser = site_browser
+    pg = browser.new_page(viewport={'width': width, 'height': 900})
+    try:
+        pg.goto(url + path, wait_until='load')
+        sync_api.expect(pg.locator('h1').first).to_contain_text(heading)
+        # text and figures only: a wide table scrolls sideways in its own box (Quarto's tables are display: block, overflow-x: auto)
+        wide = pg.evaluate('''() => [...document.querySelectorAll('main p, main h1, main h2, main h3, main figure, main img')]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(e => e.tagName + ': ' + e.textContent.slice(0, 60))''')
+        assert not wide, f'{path} at {width} px: text or figures run off the screen: {wide[:5]}'
+        keep_screenshot(pg.screenshot(full_page=True, animations='disabled'), ARTIFACTS / f'site_{name}_{width}.png')
+    finally:
+        pg.close()
