@@ -136,7 +136,8 @@ def bound_heap(mmap_threshold: int = 2**20, # bytes: allocations this large alwa
 
 # %% ../nbs/00a_images.ipynb #8799eb00
 ALLOWED_FORMATS = ('JPEG', 'PNG', 'WEBP', 'GIF', 'BMP')  # Pillow plugins bytes are opened with (MPO is JPEG's multi-picture variant)
-DECODE_BYTES_PER_PIXEL = {'WEBP': 20}  # peak bytes per declared pixel where above the default 8 (scripts/bench_decode_memory.py)
+DECODE_BYTES_PER_PIXEL = {'WEBP': 32}  # bytes a pixel counted where above the default 8: WebP peaks at ~18 (PNG at ~4.5), and
+                                      # cannot decode reduced, so it is counted at 18 × 8 / 4.5: at its limit it peaks as a PNG at its own
 
 def sniff_format(head: bytes) -> str | None:
     "The Pillow format whose signature check accepts `head` (a file's first bytes), or None; no plugin opens anything."
@@ -182,7 +183,7 @@ class DecodeBudget:
             with self._cv: self.used -= n; self._cv.notify_all()
 
 # %% ../nbs/00a_images.ipynb #3b8e47e5
-DECODE_BUDGET = DecodeBudget(int(float(os.environ.get('CIFAKE_DECODE_BUDGET_MB') or 192) * 2**20))
+DECODE_BUDGET = DecodeBudget(int(float(os.environ.get('CIFAKE_DECODE_BUDGET_MB') or 128) * 2**20))
 
 # %% ../nbs/00a_images.ipynb #5467e6b2
 def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS,
@@ -195,7 +196,7 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
             img = open_image(data)
             w, h = img.size
             if w * h > (limit := pixel_limit(img.format, max_pixels)):
-                why = '' if limit == max_pixels else f' for {img.format} (its decoder needs {DECODE_BYTES_PER_PIXEL[img.format]} bytes a pixel)'
+                why = '' if limit == max_pixels else f' for {img.format} (its decoder cannot reduce: save it as PNG or JPEG, or downscale it)'
                 raise ImageDecodeError(f'image is {w}×{h} = {w*h:,} pixels, above the limit of {limit:,}{why}')
             if w * h == 0: raise ImageDecodeError(f'image is {w}×{h}: it has no pixels')
             if max(w, h) > MAX_SIDE: raise ImageDecodeError(f'image is {w}×{h}: a side above the limit of {MAX_SIDE:,} pixels')

@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_inference.ipynb #cb906876
 from __future__ import annotations
-import hashlib, importlib.resources, io, os, re
+import hashlib, importlib.resources, os, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
 import onnxruntime as ort
 from .core import IMG_SIZE, ModelInfo, SidecarError, cam_agreement, decide, p_fake, to_input
-from .images import MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, read_file_bounded, to_rgb32, far_from_native
+from .images import ALLOWED_FORMATS, MAX_PIXELS, FileReadError, ImageDecodeError, decode_image, open_image, read_file_bounded, to_rgb32, far_from_native
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'MAX_MODEL_BYTES', 'InputError', 'ModelError', 'image_warnings', 'robustness_warnings', 'read_image',
@@ -73,7 +73,7 @@ def robustness_warnings(width: int, height: int,     # the input's size, pixels
 def _peek(data: bytes) -> tuple[tuple[int, int], bool] | None:
     "`((width, height), animated)` from the image header (no decoding), or None when Pillow cannot open it."
     try:
-        with Image.open(io.BytesIO(data)) as im: return im.size, bool(getattr(im, 'is_animated', False))
+        with open_image(data) as im: return im.size, bool(getattr(im, 'is_animated', False))  # the allowed plugins only
     except Exception: return None
 
 def _mib(n: int) -> str: return f'{n / 2**20:.1f} MiB'
@@ -85,7 +85,7 @@ def _from_bytes(data: bytes, max_bytes: int, max_pixels: int):
         raise InputError(f'the file is {_mib(len(data))}, above the limit of {_mib(max_bytes)}: the model sees 32×32 pixels, so send a smaller image')
     try: x = decode_image(data, IMG_SIZE, max_pixels)
     except ImageDecodeError as e:
-        raise InputError(f'cannot read the image: {e}. Expected an image file (PNG, JPEG, WebP, GIF, BMP, TIFF, ...)') from None
+        raise InputError(f'cannot read the image: {e}. Expected an image file ({", ".join(ALLOWED_FORMATS)})') from None
     (w, h), animated = _peek(data) or ((IMG_SIZE, IMG_SIZE), False)
     return x, (w, h), image_warnings(w, h, animated)
 

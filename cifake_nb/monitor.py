@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 import numpy as np
-from PIL import Image
 from scipy import stats
 from prometheus_client import CollectorRegistry, Counter as PromCounter, Gauge, Histogram, make_asgi_app
 from prometheus_client.exposition import choose_encoder
 from . import __version__
-from .images import decode_image
+from .images import decode_image, open_image
 
 # %% auto #0
 __all__ = ['FEATURES', 'FORMATS', 'FEATURE_COLUMNS', 'PROFILE_FILE', 'PROFILE_KIND', 'PROFILE_SCHEMA', 'SOURCES', 'OUTCOMES',
@@ -82,7 +81,7 @@ def upload_header(data: bytes) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            with Image.open(io.BytesIO(data)) as im:
+            with open_image(data) as im:  # the allowed plugins only: a header, never a decode
                 fmt, (w, h) = _format_name(im.format), im.size
                 q = getattr(im, 'quantization', None) if fmt == 'JPEG' else None
                 return {'format': fmt, 'width': w, 'height': h, 'jpeg_quality': jpeg_quality(q[0]) if q and 0 in q else math.nan}

@@ -81,3 +81,39 @@ def test_int8_errors(tmp_path):
     assert not (tmp_path / 'int8').exists()
     model = tmp_path / 'model'; shutil.copytree(ROOT / 'cifake_nb' / 'assets' / 'default', model, ignore=shutil.ignore_patterns('int8'))
     one_line_error(run('cifake-demo', '--model-dir', model, '--int8', '--no-log'), 1, 'cifake-demo: cannot start', 'has no int8 model', 'ship_int8.py')
+
+
+@pytest.mark.parametrize('args, env, needle', [
+    (['--port', '99999'], {}, "--port: '99999': expected a port number from 1 to 65535"),
+    ([], {'PORT': 'notanumber'}, "PORT='notanumber': expected a port number"),
+    (['--concurrency', '0'], {}, "--concurrency: '0': expected a whole number of predictions from 1 to 64")])
+def test_cifake_demo_refuses_bad_options_before_loading(args, env, needle):
+    "Issue 31 #6 and #9: every option is checked by argparse, in one line, before a model or log is opened (nbs/08_app checks the rest in-process)."
+    exe = BIN / 'cifake-demo'
+    if not exe.exists(): pytest.skip('cifake-demo is not installed in this environment (pip install -e .)')
+    r = subprocess.run([str(exe), *args], cwd=ROOT, env={**os.environ, 'PORT': '', **env}, capture_output=True, text=True, timeout=180)
+    one_line_error(r, 2, 'cifake-demo: error:', needle)
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'dev_zero'])
+def test_cifake_demo_refuses_a_model_file_that_is_not_a_regular_file(tmp_path, kind):
+    "Issue 31 #10: a FIFO, or a link to /dev/zero, as model.onnx: one line at once (it used to hang silently)."
+    model = tmp_path / 'model'; shutil.copytree(ROOT / 'cifake_nb' / 'assets' / 'default', model, ignore=shutil.ignore_patterns('int8'))
+    (model / 'model.onnx').unlink()
+    os.mkfifo(model / 'model.onnx') if kind == 'fifo' else (model / 'model.onnx').symlink_to('/dev/zero')
+    one_line_error(run('cifake-demo', '--model-dir', model, '--no-log'), 1, 'cifake-demo: cannot start', 'not a regular file')
+
+
+def test_cifake_run_evaluate_checks_the_checkpoint_before_anything(tmp_path):
+    "Issue 31 #9: a file that is not a checkpoint is refused in one line, before a kernel starts or a folder is made."
+    for bad in ('/etc/passwd', tmp_path / 'missing.safetensors', tmp_path):
+        one_line_error(run('cifake-run', 'evaluate', 'params/eval_smoke.yaml', '--checkpoint', bad, '--runs-dir', tmp_path / 'runs'),
+                       2, 'cifake-run: error: checkpoint')
+    assert not (tmp_path / 'runs').exists()
+
+
+def test_cifake_run_sweep_bad_yaml_is_one_line(tmp_path):
+    "Issue 31 #9: `sweep` on a file that is not YAML says so in one line, as `train` does."
+    (tmp_path / 'bad.yaml').write_text('n_trials: [3\n')
+    one_line_error(run('cifake-run', 'sweep', tmp_path / 'bad.yaml', '--runs-dir', tmp_path / 'runs'), 2,
+                   'cifake-run: error:', "is not valid YAML: expected ',' or ']'")

@@ -155,6 +155,15 @@ def test_version_specific_reference(traffic, tmp_path):
     assert r.returncode == 0 and 'model speednet-0123456789ab' in r.stdout, r.stdout + r.stderr
 
 
+def test_default_reference_follows_the_model_that_answered(traffic, tmp_path):
+    "Issue 31 #8: the demo serves the int8 copy on a CPU with VNNI; cifake-drift with its defaults checks a log of it against the int8 profile."
+    from cifake_nb.inference import Predictor, default_model_dir
+    predictor, blobs = traffic
+    int8 = Predictor(default_model_dir() / 'int8')
+    r = run_drift(make_log(tmp_path / 'int8.sqlite', int8, blobs[:60]))
+    assert r.returncode == 0 and f'model {int8.version}' in r.stdout, r.stdout + r.stderr
+
+
 def test_shipped_model_has_a_reference_profile():
     from cifake_nb.inference import Predictor
     from cifake_nb.monitor import load_profile

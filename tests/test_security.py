@@ -364,3 +364,23 @@ def test_space_entry_point_serves_behind_the_guard(tmp_path):
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_a_full_upload_folder_refuses_then_frees_itself_oldest_first(tmp_path, monkeypatch):
+    "Issue 31 #4: the folder's bytes are reserved as they are written (never above the cap); a full folder refuses uploads (503) and its sweeper deletes the oldest files within seconds, not minutes."
+    from fastapi.testclient import TestClient
+    from cifake_nb.app import build_demo, create_app
+    monkeypatch.setenv('GRADIO_TEMP_DIR', str(tmp_path / 'g'))
+    demo = build_demo(log_path=False, monitoring=False, show_examples=False)
+    with TestClient(create_app(demo, max_folder_mb=1)) as tc:
+        codes = [tc.post('/gradio_api/upload', files={'files': (f'{i}.png', os.urandom(300_000))}).status_code for i in range(4)]
+        assert codes == [200, 200, 200, 503], codes   # 3 × 300 kB fit in 1 MiB, a 4th does not
+        files = sorted((p for p in (tmp_path / 'g').rglob('*.png')), key=lambda p: p.name)
+        assert [p.name for p in files] == ['0.png', '1.png', '2.png'] and sum(p.stat().st_size for p in files) <= 2**20
+        for i, p in enumerate(files): os.utime(p, (time.time() - 60 + i,) * 2)   # a minute old, 0.png the oldest
+        t0 = time.monotonic()
+        while (code := tc.post('/gradio_api/upload', files={'files': ('new.png', os.urandom(300_000))}).status_code) != 200 and time.monotonic() - t0 < 20:
+            time.sleep(0.5)
+        assert code == 200 and time.monotonic() - t0 < 15, (code, time.monotonic() - t0)
+        left = sorted(p.name for p in (tmp_path / 'g').rglob('*.png'))
+        assert '0.png' not in left and 'new.png' in left, left   # the oldest went first
