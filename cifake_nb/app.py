@@ -495,6 +495,8 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.monitor)
               ) -> gr.Blocks:
     "Build the Gradio demo (UI tabs and the `/predict` API endpoint) around a `Predictor`; launching is the caller's job."
+    if not concurrency >= 1: raise ValueError(f'concurrency={concurrency}: at least one prediction must run at a time (a queue of 0 never answers)')
+    if not 0 < max_file_mb < math.inf: raise ValueError(f'max_file_mb={max_file_mb}: expected a positive size in MiB')
     svc = demo_service(predictor, model_dir, log_path, max_file_mb, max_pixels, monitoring)
     h = DemoHandlers(svc, load_examples() if show_examples else [], max_batch_files)
     # uploads and rendered images live in Gradio's cache ($GRADIO_TEMP_DIR, /tmp/gradio): Gradio drops its own after
