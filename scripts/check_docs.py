@@ -413,7 +413,7 @@ def trainconfig_table(root: Path = ROOT) -> str:
     """Every `TrainConfig` field with its default and its meaning and unit, the comments of the papermill training
     notebook's parameters cell (nbs/train.ipynb mirrors the dataclass, one commented line per field), as markdown."""
     import dataclasses
-    from cifake_nb.docs import empty_strings_as_code  # a .qmd page is not processed by nbdev: '' would show as ’’
+    from cifake_nb.docs import empty_strings_as_code, placeholders_as_code  # a .qmd page is not processed by nbdev: '' → ’’, <x> → a tag
     from cifake_nb.train import TrainConfig
     nb = json.loads((root / 'nbs' / 'train.ipynb').read_text(encoding='utf-8'))
     cell = next(c for c in nb['cells'] if 'parameters' in (c.get('metadata') or {}).get('tags', []))
@@ -429,7 +429,7 @@ def trainconfig_table(root: Path = ROOT) -> str:
         if s and s != sec:
             rows.append(f'| **{s}** | | |')
             sec = s
-        rows.append(f"| `{f.name}` | `{repr(getattr(d, f.name))}` | {empty_strings_as_code(note).replace('|', chr(92) + '|')} |")
+        rows.append(f"| `{f.name}` | `{repr(getattr(d, f.name))}` | {placeholders_as_code(empty_strings_as_code(note)).replace('|', chr(92) + '|')} |")
     return '\n'.join(rows)
 
 
