@@ -818,7 +818,7 @@ def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_
     return lifespan
 
 # %% ../nbs/08_app.ipynb #1785b4fd
-def deadline_protocol(headers_s: float = 10.0,  # longest wait for a request's line and headers once its first byte came, seconds
+def deadline_protocol(headers_s: float = 10.0,  # longest wait for a request's line and headers, seconds from the connection (a later request: from its first byte)
                       on_refusal=None,           # called as `on_refusal(reason, None)` (in a thread) for each refusal
                      ):
     "uvicorn's h11 protocol, plus: a connection whose request headers take over `headers_s` s is closed, and every malformed request (uvicorn's 400) is counted."
