@@ -212,7 +212,7 @@ def parameters_markdown(nb: dict) -> str | None:
         if k not in names: rows.append(f'| `{k}` | `{_md_cell_text(page_text(repr(v)))}` (set by the run) | |')
     return ('## Parameters of this run\n\nThe notebook\'s defaults with the values papermill injected for this run '
             '(*set by the run*); the code cells below are folded: click **Code** to see one. Numbers printed below are the run\'s '
-            'own output, in Python\'s rounding of binary floats (0.97675 prints as 97.67%); the [Results](index.qmd) page rounds '
+            'own output, in Python\'s rounding of binary floats (97.675% prints as 97.67%); the [Results](index.qmd) page rounds '
             'the same stored values half up (97.68%).\n\n' + '\n'.join(rows))
 
 
