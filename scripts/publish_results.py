@@ -44,6 +44,7 @@ SIDEBAR = Path('nbs/sidebar.yml')
 HEADLINE = 'headline.json'
 FIGURES = 'figures'             # nbs/results/figures/<name>_<figure>.png: the Results page's figures
 PAGE = 'index.qmd'              # nbs/results/index.qmd: the Results page, written from headline.json
+BENCH_PAGE = 'benchmarks.qmd'  # nbs/benchmarks.qmd: the benchmark tables (budgets, precision), linked from Results
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 SIDEBAR_HEADER = """\
@@ -596,8 +597,15 @@ def write_page(res: Path, d: dict) -> Path:
     if sec := recipes_section(rec if (res / FIGURES / 'tradeoff.png').exists() else None):  # after the headline, before the runs
         page = page.replace('\n## Run `', '\n' + '\n'.join(sec) + '\n## Run `', 1) if '\n## Run `' in page else page + '\n' + '\n'.join(sec)
     extra = benchmark_sections(res)
-    if extra:  # before "Reproduce", or last on a page with no run yet
-        page = page.replace('\n## Reproduce\n', '\n' + '\n'.join(extra) + '\n## Reproduce\n', 1) if '\n## Reproduce\n' in page else page + '\n' + '\n'.join(extra)
+    bench = res.parent / BENCH_PAGE
+    if extra:  # benchmarks are not test-split results of a published model: a page of their own, linked from Results
+        bench.write_text('\n'.join(['---', 'title: "Benchmarks"', 'description: "Accuracy per training minute (CPU) and second (GPU), and training '
+                                    'speed by precision: scripts that print figures, published with the commands and code that made them."', '---', '',
+                                    '<!-- Written by scripts/publish_results.py from nbs/results/budget*.json and precision.json: edit that script, not this file. -->',
+                                    '', *extra]), encoding='utf-8')
+        link = ['## Benchmarks', '', 'Accuracy per training budget and training speed by precision: [Benchmarks](../benchmarks.qmd).', '']
+        page = page.replace('\n## Reproduce\n', '\n' + '\n'.join(link) + '\n## Reproduce\n', 1) if '\n## Reproduce\n' in page else page + '\n' + '\n'.join(link)
+    elif bench.exists(): bench.unlink()
     p.write_text(page, encoding='utf-8')
     return p
 
@@ -627,7 +635,7 @@ def results_entries(results_dir: Path, headline: dict | None = None) -> list:
         kind, rest = _PAGE_RE.match(n).groups()
         base = re.sub(r'_seed\d+$', '', rest)
         return (base, kind != 'train', rest)
-    items = ['results/index.qmd']
+    items = ['results/index.qmd'] + ([BENCH_PAGE] if (results_dir.parent / BENCH_PAGE).exists() else [])
     for n in sorted(pages, key=key):
         kind, rest = _PAGE_RE.match(n).groups()
         items.append({'href': f'results/{n}', 'text': f"{rest}: {dict(train='training', evaluate='evaluation', sweep='sweep')[kind]}"})
@@ -850,8 +858,8 @@ def budget_recipes(rows: list[dict]) -> str:
     return '; '.join(f'`{m}`: ' + (next(iter(d)) if len(d) == 1 else ', '.join(f'{k} ({n} run' + 's' * (n > 1) + ')' for k, n in d.items())) for m, d in per.items())
 
 
-def benchmark_sections(res: Path) -> list[str]:
-    "The Results page's benchmark sections, from nbs/results/budget.json, budget_gpu.json and precision.json when they exist."
+def benchmark_sections(res: Path, fig_prefix: str = 'results/') -> list[str]:
+    "The Benchmarks page's sections (nbs/benchmarks.qmd), from nbs/results/budget.json, budget_gpu.json and precision.json when they exist."
     out = []
     for kind, (name, _, title) in BUDGETS.items():
         if not (res / name).is_file(): continue
@@ -864,7 +872,7 @@ def benchmark_sections(res: Path) -> list[str]:
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
                 '(Adam, lr 1e-3, batch 32, no augmentation). Recipes, as the rows record them: ' + budget_recipes(b['rows']) + '.', '',
                 b['table'].split('\n', 2)[2].strip(), '', *([b['note'], ''] if b.get('note') else []),
-                f"![Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model]({Path(b['figure']).relative_to('results').as_posix()})"
+                f"![Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model]({fig_prefix}{Path(b['figure']).relative_to('results').as_posix()})"
                 f"{{fig-alt=\"Test accuracy against training {'seconds' if kind == 'cuda' else 'minutes'}, one line per model\"}}", '',
                 'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs" + (f", {x['rows_used']} shown, the others redone by a later command" if x.get('rows_used', x['rows']) < x['rows'] else '')
                                  + f", {x.get('code_version') or 'code version not recorded'})" for x in b['sources'])

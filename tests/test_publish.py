@@ -343,7 +343,7 @@ def test_bench_budget_gpu_recipes_are_valid_runs_of_their_model():
     assert cfgs['paper_cnn'].lr < gpu.lr and cfgs['paper_cnn'].batch_size == gpu.batch_size and cfgs['paper_cnn'].model_kwargs == {}
 
 
-def test_budget_and_precision_benchmarks_are_published_on_the_results_page(project, tmp_path):
+def test_budget_and_precision_benchmarks_are_published_on_the_benchmarks_page(project, tmp_path):
     "scripts/bench_budget.py --smoke for real (seconds), then its folder published: a smoke run is refused as a result, rows merge."
     root, _, _ = project
     env = {**__import__('os').environ, 'OMP_NUM_THREADS': '1'}
@@ -392,9 +392,10 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
                                     code_version='cifake_nb 0.1.0', rows=[dict(model='speednet', mode='fp32', img_s=800.0, warmup_s=1.0),
                                                                           dict(model='speednet', mode='bf16', img_s=1600.0, warmup_s=1.0)])))
     pr.publish_precision(prec, root)
-    page = (root / 'nbs' / 'results' / 'index.qmd').read_text()
-    assert '## Accuracy per training minute, side by side' in page and '(budget_accuracy_vs_minutes.png)' not in page
-    assert 'figures/budget_accuracy_vs_minutes.png' in page and '| `seed_cnn` |' in page and '| `speednet` |' in page
+    assert '[Benchmarks](../benchmarks.qmd)' in (root / 'nbs' / 'results' / 'index.qmd').read_text()  # linked from Results
+    page = (root / 'nbs' / 'benchmarks.qmd').read_text()
+    assert '## Accuracy per training minute, side by side' in page and '(figures/budget_accuracy_vs_minutes.png)' not in page
+    assert 'results/figures/budget_accuracy_vs_minutes.png' in page and '| `seed_cnn` |' in page and '| `speednet` |' in page
     assert '`speednet`: `params/cpu.yaml` + `params/budget.yaml`' in page  # the recipe each line ran, from its rows
     assert '## Training speed by precision' in page and '1,600 (2.00×)' in page and page.index('## Accuracy per') < page.index('## Training speed')
     gpu = tmp_path / 'gpu'   # a GPU folder (--device cuda --unit s): its own table in budget_gpu.json, headed in seconds; the CPU table stays
@@ -404,7 +405,7 @@ def test_budget_and_precision_benchmarks_are_published_on_the_results_page(proje
     g = pr.publish_budget([gpu], root, note='`paper_cnn` has no line here.')
     assert '| model | 6 s | 15 s |' in g['table'] and json.loads((root / 'nbs' / 'results' / 'budget.json').read_text())['rows'] == e['rows']
     assert (root / 'nbs' / 'results' / 'figures' / 'budget_gpu_accuracy_vs_seconds.png').is_file()
-    page = (root / 'nbs' / 'results' / 'index.qmd').read_text()
+    page = (root / 'nbs' / 'benchmarks.qmd').read_text()
     assert page.index('## Accuracy per training minute') < page.index('## Accuracy per training second on a GPU') and 'NVIDIA H200, CUDA 13.0' in page
     assert page.index('| `seed_cnn` |', page.index('on a GPU')) < page.index('`paper_cnn` has no line here.') < page.index('budget_gpu_accuracy_vs_seconds.png')
     with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([gpu, real], root)
