@@ -938,6 +938,9 @@ def _int8_problem(base: Path) -> str | None:
     "Why `base/int8` cannot stand in for the model in `base` (None: it can)."
     from cifake_nb.core import ModelInfo
     sib = base / 'int8'
+    try: refused = (ModelInfo.from_json(base / 'model.json').int8 or {}).get('refused')
+    except (ValueError, TypeError, OSError): refused = None
+    if refused: return f'its int8 copy was refused when it was made ({refused})'
     if not (sib / 'model.json').exists() or not (sib / 'model.onnx').exists():
         return f'{base} has no int8 model ({sib} is missing): write it with python scripts/ship_int8.py --model {base}'
     if not (base / 'model.json').exists(): return f'{base} has no model.json to check {sib} against'
@@ -969,7 +972,6 @@ def served_model_dir(model_dir=None,          # a model folder or its model.onnx
         return model_dir, 'float32: this CPU has no VNNI (int8 dot products), where the int8 copy runs no faster (--precision int8 serves it anyway)'
     if precision == 'int8': raise ValueError(f'{why}, or serve float32 with --precision float32')
     return model_dir, f'float32: {why}' if base.is_dir() and (base / 'model.json').exists() else 'float32'
-
 
 # %% ../nbs/08_app.ipynb #6f446014
 def _number(kind, lo, hi, what: str):

@@ -19,17 +19,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def drop_int8(folder: Path) -> str:
-    "Remove `folder/int8` and its record from `folder/model.json` when they are not this model's (an int8 that was refused is not served); returns what was removed."
+def refuse_int8(folder: Path, reason: str) -> str:
+    "Record in `folder/model.json` that int8 was refused and why (`int8.refused`, which cifake-demo reports), removing any int8 sibling left from before; returns what was removed."
     import shutil
     from cifake_nb.core import ModelInfo
     from cifake_nb.export import model_card
     info = ModelInfo.from_json(folder / 'model.json')
-    if not (folder / 'int8').exists() and not info.int8: return ''
+    stale = str(folder / 'int8') if (folder / 'int8').exists() else ''
     shutil.rmtree(folder / 'int8', ignore_errors=True)
-    info.int8 = {}
+    info.int8 = {'refused': reason}
     info.to_json(folder / 'model.json'); (folder / 'MODEL_CARD.md').write_text(model_card(info.to_dict()))
-    return str(folder / 'int8')
+    return stale
 
 
 def main(argv=None) -> int:
@@ -63,8 +63,8 @@ def main(argv=None) -> int:
                                reference_images=a.reference_images, data_source=source, robustness=rob,
                                max_robust_delta_pp=a.max_robust_delta if rob is not None else None)
     except ExportError as e:
-        stale = drop_int8(folder)
-        ap.exit(1, f'ship_int8: error: {str(e).splitlines()[0]}' + (f'; removed the stale int8 sibling {stale} (float32 is served)' if stale else '') + '\n')
+        stale = refuse_int8(folder, str(e).splitlines()[0])
+        ap.exit(1, f'ship_int8: error: {str(e).splitlines()[0]}' + (f'; removed the stale int8 sibling {stale}' if stale else '') + '; the refusal is recorded in model.json (int8.refused)\n')
     r = ModelInfo.from_json(folder / 'int8' / 'model.json').quantization['report']
     print(f"ship_int8: wrote {folder / 'int8'} ({rec['version']}): test accuracy {100 * r['acc_fp32']:.2f}% float32 → {100 * r['acc_int8']:.2f}% int8 "
           f"({r['delta_points']:+.2f} pp, allowed ±{a.max_delta}), same decision on {100 * r['agree']:.2f}% of {r['n']:,} test images; "
