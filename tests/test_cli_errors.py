@@ -80,6 +80,7 @@ def test_int8_errors(tmp_path):
     one_line_error(r, 1, 'ship_int8: error:', 'no model.json')
     assert not (tmp_path / 'int8').exists()
     model = tmp_path / 'model'; shutil.copytree(ROOT / 'cifake_nb' / 'assets' / 'default', model, ignore=shutil.ignore_patterns('int8'))
+    info = json.loads((model / 'model.json').read_text()); info['int8'] = {}; (model / 'model.json').write_text(json.dumps(info))   # no sibling, none refused
     one_line_error(run('cifake-demo', '--model-dir', model, '--int8', '--no-log'), 1, 'cifake-demo: cannot start', 'has no int8 model', 'ship_int8.py')
 
 
