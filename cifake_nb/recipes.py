@@ -101,8 +101,9 @@ def assess_cached(path, recipe: str, ds: CIFAKE, out, **kw):
     "`assess_checkpoint` (a run folder) or `assess_model` (a served model folder), or the saved result of the same weights and sizes."
     path, out = Path(path), Path(out)
     is_run = (path / 'model.safetensors').is_file()
-    name = path.name if is_run else f'{recipe}-model-{_sha_of(path, False)[:12]}'
-    key = dict(sha256=_sha_of(path, is_run), **{k: kw.get(k) for k in ('n_served', 'n_postproc', 'n_corrupt', 'seed')})
+    sha = _sha_of(path, is_run)
+    name = path.name if is_run else f'{recipe}-model-{sha[:12]}'
+    key = dict(sha256=sha, **{k: kw.get(k) for k in ('n_served', 'n_postproc', 'n_corrupt', 'seed')})
     f = out / f'{name}.json'
     if f.is_file() and (old := json.loads(f.read_text())).get('key') == key:
         import pandas as pd

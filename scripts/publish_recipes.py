@@ -67,7 +67,8 @@ def robustness_of(summary: dict, run: dict) -> dict:
 
 def shipped_is(run: dict, out_dir: Path, info) -> bool:
     "Whether the shipped model (`info`, a ModelInfo) is `run`'s: by checkpoint SHA-256 (or ONNX SHA-256 for a served-folder candidate) of its export, else by run folder name."
-    for exp in (out_dir / 'export' / Path(run['run']).name / 'model.json', Path(run.get('export') or '/nonexistent') / 'model.json'):
+    exports = [out_dir / 'export' / Path(run['run']).name] + ([Path(run['export'])] if run.get('export') else [])
+    for exp in (e / 'model.json' for e in exports):
         if exp.is_file():
             j = json.loads(exp.read_text())
             return bool(j.get('checkpoint_sha256')) and j.get('checkpoint_sha256') == info.checkpoint_sha256 or j.get('onnx_sha256') == info.onnx_sha256
