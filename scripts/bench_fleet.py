@@ -215,6 +215,9 @@ def main():
     args = ap.parse_args()
     if not 1 <= args.replicas <= 8: fail('--replicas must be 1 to 8 on one machine')
     if not 0 < args.duration <= 600: fail('--duration must be more than 0 and at most 600 s')
+    for u in args.url:   # scripts/locustfile.py refuses them too; refused here before /metrics is read from them
+        if urlsplit(u).scheme not in ('http', 'https') or urlsplit(u).hostname not in ('127.0.0.1', 'localhost', '::1'):
+            fail(f'--url {u}: only replicas on this machine (http://127.0.0.1, localhost or [::1] with a port)')
     from importlib.metadata import version   # not `import locust`: it would monkey-patch this process for gevent
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)

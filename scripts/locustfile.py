@@ -17,7 +17,7 @@ Bounded and local, or it refuses to start (one line, exit code 2):
 
 scripts/bench_fleet.py starts the replicas, runs this and prints the figures. Locust runs users as gevent greenlets in
 one process: on a small machine its own CPU is part of what is measured."""
-import itertools, json, sys, time
+import itertools, json, logging, sys, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ import gevent
 from locust import User, between, events, task
 from locust.exception import StopUser
 
+logging.getLogger('httpx').setLevel(logging.WARNING)   # not a line per HTTP request in locust's log
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_app import HttpPredictor, sample_image  # noqa: E402  (scripts/, not a package)
 
