@@ -12,12 +12,14 @@ import numpy as np
 import gradio as gr
 from PIL import Image
 from .images import MAX_PIXELS, FileReadError, bound_heap, open_image, pixel_limit, read_file_bounded
-from .monitor import FEATURE_COLUMNS, DemoMetrics, DriftMonitor, metrics_route, prediction_features
+from .features import prediction_features
+from .predlog import CORE_LOG_COLUMNS, LogSchemaError, PredictionLog, default_log_path
+from .telemetry import DemoMetrics, metrics_route
+from .monitor import DriftMonitor
 
 # %% auto #0
-__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'CORE_LOG_COLUMNS', 'LOG_COLUMNS', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR',
-           'EXAMPLES_LABEL', 'PRECISIONS', 'INT8_FLAGS', 'UploadError', 'upload_root', 'inside', 'check_size',
-           'read_upload', 'check_pixels', 'cam_overlay', 'LogSchemaError', 'default_log_path', 'PredictionLog',
+__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR', 'EXAMPLES_LABEL', 'PRECISIONS', 'INT8_FLAGS',
+           'UploadError', 'upload_root', 'inside', 'check_size', 'read_upload', 'check_pixels', 'cam_overlay',
            'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples',
            'example_label', 'user_error', 'demo_service', 'DemoHandlers', 'one_image_tab', 'several_images_tab',
            'about_tab', 'build_demo', 'file_paths', 'is_upload', 'folder_bytes', 'sweep_uploads', 'UploadLedger',
@@ -102,128 +104,6 @@ def cam_overlay(image: np.ndarray,  # uint8 [h,w,3], the model's input
     colour = np.where(c[..., None] >= 0, np.float32(FAKE_RGB), np.float32(REAL_RGB))
     a = alpha * np.abs(c)[..., None]
     return np.round(img * (1 - a) + colour * a).astype(np.uint8)
-
-# %% ../nbs/08_app.ipynb #edac8a70
-CORE_LOG_COLUMNS = {'time_utc': 'TEXT', 'source': 'TEXT', 'sha256': 'TEXT', 'n_bytes': 'INTEGER',
-                    'width': 'INTEGER', 'height': 'INTEGER', 'label': 'TEXT', 'p_fake': 'REAL',
-                    'uncertain': 'INTEGER', 'latency_ms': 'REAL', 'model_version': 'TEXT', 'error': 'TEXT'}
-# + the monitoring features (cifake_nb.monitor.FEATURES; width, height and p_fake are already core columns)
-LOG_COLUMNS = {**CORE_LOG_COLUMNS, **{k: t for k, t in FEATURE_COLUMNS.items() if k not in CORE_LOG_COLUMNS}}
-
-class LogSchemaError(RuntimeError):
-    "The log file holds a `predictions` table that is not this demo's."
-
-# %% ../nbs/08_app.ipynb #6720f8d8
-def default_log_path() -> Path:
-    "Where predictions are logged: `$CIFAKE_LOG_DB`, else `~/.cache/cifake_nb/predictions.sqlite`."
-    return Path(os.environ.get('CIFAKE_LOG_DB') or '~/.cache/cifake_nb/predictions.sqlite').expanduser()
-
-# %% ../nbs/08_app.ipynb #d7d8f401
-class PredictionLog:
-    "Append-only SQLite log of predictions (table `predictions`), shared between threads; a row it cannot write is counted, never silently lost."
-    def __init__(self, path: str | Path,         # SQLite file, created with its folder if missing
-                 busy_timeout_s: float = 0.25):  # longest wait for a lock held elsewhere before a row is dropped (and counted)
-        self.path, self.busy_timeout_s = Path(path).expanduser(), busy_timeout_s
-        self._lock, self._con = threading.Lock(), None
-        self.written = self.failures = self.reopened = 0
-        self.last_error: str | None = None
-        try: self._open()
-        except sqlite3.DatabaseError as e:
-            if isinstance(e, sqlite3.OperationalError) and 'malformed' not in str(e): raise
-            warnings.warn(f'prediction log {self.path} is corrupt ({e}): moved aside, starting a fresh one')
-            self._quarantine()
-
-    def _open(self) -> None:
-        "(Re)open the file, create the table if missing, refuse a foreign schema, add the feature columns to an older log."
-        if self._con is not None:
-            try: self._con.close()
-            except sqlite3.Error: pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout_s)
-        try:
-            con.execute('PRAGMA journal_mode=WAL')
-            cols = ', '.join(f'{k} {t}' for k, t in LOG_COLUMNS.items())
-            con.execute(f'CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols})')
-            have = {r[1] for r in con.execute('PRAGMA table_info(predictions)')}
-            missing = set(CORE_LOG_COLUMNS) - have
-            if not missing:  # a log from before the monitoring features: same table, more columns (old rows keep NULLs)
-                for k in [k for k in LOG_COLUMNS if k not in have]: con.execute(f'ALTER TABLE predictions ADD COLUMN {k} {LOG_COLUMNS[k]}')
-        except BaseException:
-            con.close()
-            raise
-        if missing:
-            con.close()
-            raise LogSchemaError(f'{self.path} holds a table "predictions" without the columns {sorted(missing)}: it is not '
-                                 'this demo\'s log. Pass another file (--log-db), or move this one aside')
-        self._con, self._ino = con, os.stat(self.path).st_ino
-
-    def _check_file(self) -> None:
-        "Reopen when the file was deleted or replaced under us (writes would go to an unlinked inode)."
-        try: same = os.stat(self.path).st_ino == self._ino
-        except OSError: same = False
-        if not same:
-            self._open()
-            self.reopened += 1
-
-    def _quarantine(self) -> None:
-        "Move a corrupt file (and its WAL) aside, then start a fresh one."
-        stamp = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')
-        for suffix in ('', '-wal', '-shm'):
-            p = Path(f'{self.path}{suffix}')
-            if p.exists(): p.rename(f'{self.path}.corrupt-{stamp}{suffix}')
-        self._open()
-        self.reopened += 1
-
-    def write(self, **row) -> bool:
-        "Append one row (keys from `LOG_COLUMNS`; `time_utc` defaults to now); False, counted and warned, when it could not be written."
-        unknown = set(row) - set(LOG_COLUMNS)
-        if unknown: raise KeyError(f'unknown log columns {sorted(unknown)}; expected some of {list(LOG_COLUMNS)}')
-        row.setdefault('time_utc', datetime.now(timezone.utc).isoformat(timespec='milliseconds'))
-        sql = f'INSERT INTO predictions ({", ".join(row)}) VALUES ({", ".join("?" * len(row))})'
-        with self._lock:
-            for attempt in range(2):
-                try:
-                    self._check_file()
-                    self._con.execute(sql, list(row.values()))
-                    self.written += 1
-                    self.last_error = None
-                    return True
-                except sqlite3.DatabaseError as e:
-                    err = e
-                    corrupt = not isinstance(e, sqlite3.OperationalError) or 'malformed' in str(e) or 'not a database' in str(e)
-                    if not (corrupt and attempt == 0): break
-                    try: self._quarantine()
-                    except (OSError, sqlite3.Error, LogSchemaError) as e2:
-                        err = e2
-                        break
-                except (OSError, LogSchemaError) as e:
-                    err = e
-                    break
-            self.failures += 1
-            self.last_error = f'{type(err).__name__}: {err}'
-        warnings.warn(f'prediction log {self.path}: a row was not written ({self.last_error}); {self.failures} lost so far')
-        return False
-
-    def health(self) -> dict:
-        "`{'ok', 'rows_written', 'failures', 'reopened', 'last_error'}`: ok means the last write succeeded."
-        return dict(ok=self.last_error is None, rows_written=self.written, failures=self.failures,
-                    reopened=self.reopened, last_error=self.last_error)
-
-    def rows(self, last: int | None = None) -> list[dict]:
-        "The logged rows as dicts, oldest first (only the `last` ones if given)."
-        with self._lock:
-            self._check_file()
-            cur = self._con.execute('SELECT * FROM predictions ORDER BY id DESC' + (f' LIMIT {int(last)}' if last else ''))
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()][::-1]
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._check_file()
-            return self._con.execute('SELECT COUNT(*) FROM predictions').fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock: self._con.close()
 
 # %% ../nbs/08_app.ipynb #3c5bdeda
 def result_dict(pred, latency_ms: float, sha256: str) -> dict:

@@ -13,8 +13,8 @@ from .core import IMG_SIZE
 # %% auto #0
 __all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'ALLOWED_FORMATS', 'DECODE_BYTES_PER_PIXEL', 'DECODE_BUDGET',
            'ImageDecodeError', 'to_rgb', 'resize_center_crop', 'to_rgb32', 'far_from_native', 'bound_heap',
-           'sniff_format', 'pixel_limit', 'open_image', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
-           'FileReadError', 'read_file_bounded']
+           'sniff_format', 'pixel_limit', 'open_image', 'DecodeBudget', 'decode_image', 'encode_image', 'content_hash',
+           'decode_batch', 'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
 DECODE_POLICY = ('v2: first frame; EXIF transpose; alpha over white; 16-bit rescaled (non-finite refused); '
@@ -215,6 +215,16 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise ImageDecodeError(f'too many pixels: {e}') from None
     except (OSError, SyntaxError, ValueError, EOFError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
     except MemoryError: raise ImageDecodeError('the image needs more memory to decode than this process has') from None
+
+# %% ../nbs/00a_images.ipynb #54083430
+def encode_image(image: np.ndarray,  # uint8 [H, W, 3] RGB
+                 fmt: str = 'JPEG',  # any format Pillow writes: JPEG, PNG, WEBP, ...
+                 **kw,               # Pillow's save options, e.g. quality=75
+                ) -> bytes:
+    "The file bytes of `image` in `fmt`: what an upload of it would carry."
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, fmt, **kw)
+    return buf.getvalue()
 
 # %% ../nbs/00a_images.ipynb #42c06141
 def content_hash(data: bytes) -> int:

@@ -110,7 +110,7 @@ def predictor_scores(predictor) -> Callable:
 
 def torch_scores(model, temperature: float = 1.0, batch_size: int = 1024) -> Callable:
     "`uint8 [N, 32, 32, 3] → p_fake [N]` for a torch model: softmax of its logits / `temperature`."
-    from cifake_nb.train import predict_logits
+    from cifake_nb.device import predict_logits
     def fn(x):
         lg = predict_logits(model, x, batch_size)
         return 1 / (1 + np.exp(-(lg[:, 1].astype(np.float64) - lg[:, 0]) / temperature))
