@@ -4,87 +4,26 @@
 
 # %% ../nbs/08_app.ipynb #3f09189a
 from __future__ import annotations
-import argparse, asyncio, hashlib, importlib.resources, json, math, os, re, sqlite3, stat, threading, time, warnings
-from dataclasses import dataclass
+import argparse, hashlib, importlib.resources, json, math, os, sqlite3, threading, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import gradio as gr
 from PIL import Image
-from .images import MAX_PIXELS, FileReadError, bound_heap, open_image, pixel_limit, read_file_bounded
+from .images import MAX_PIXELS, bound_heap
+from .guard import (_FORMATS, Deadlines, RequestGuard, UploadLedger, check_pixels, deadline_protocol,
+                             read_upload, sweeper_lifespan, upload_root)
 from .features import prediction_features
 from .predlog import CORE_LOG_COLUMNS, LogSchemaError, PredictionLog, default_log_path
 from .telemetry import DemoMetrics, metrics_route
 from .monitor import DriftMonitor
 
 # %% auto #0
-__all__ = ['REFUSAL', 'FAKE_RGB', 'REAL_RGB', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR', 'EXAMPLES_LABEL', 'PRECISIONS', 'INT8_FLAGS',
-           'UploadError', 'upload_root', 'inside', 'check_size', 'read_upload', 'check_pixels', 'cam_overlay',
+__all__ = ['FAKE_RGB', 'REAL_RGB', 'DEMO_MAX_PIXELS', 'EXAMPLES_DIR', 'EXAMPLES_LABEL', 'PRECISIONS', 'INT8_FLAGS', 'cam_overlay',
            'result_dict', 'DemoService', 'label_confidences', 'warnings_markdown', 'about_markdown', 'load_examples',
            'example_label', 'user_error', 'demo_service', 'DemoHandlers', 'one_image_tab', 'several_images_tab',
-           'about_tab', 'build_demo', 'file_paths', 'is_upload', 'folder_bytes', 'sweep_uploads', 'UploadLedger',
-           'Deadlines', 'receive_within', 'RequestGuard', 'sweeper_lifespan', 'deadline_protocol', 'add_healthz',
-           'create_app', 'int8_is_fast', 'default_precision', 'served_model_dir', 'parse_args', 'main']
-
-# %% ../nbs/08_app.ipynb #06e19e9d
-class UploadError(ValueError):
-    "Raised for an upload the demo refuses: missing, empty, too many bytes or too many pixels, or a path it will not read."
-_FORMATS = 'a JPEG, PNG, WebP, GIF or BMP image'
-REFUSAL = ('request refused: this demo reads only image files uploaded to it (POST /gradio_api/upload) within its size '
-           'limit; upload the image, then pass the path that the upload returned')
-
-# %% ../nbs/08_app.ipynb #838b6dda
-def upload_root() -> Path:
-    "This server's upload folder (Gradio's `$GRADIO_TEMP_DIR`, else `<tmp>/gradio`), resolved: the only place uploads are read from."
-    from gradio.utils import get_upload_folder
-    return Path(get_upload_folder()).resolve()
-
-# %% ../nbs/08_app.ipynb #e3404e11
-def inside(path, root: Path) -> bool:
-    "True when `path`, with every symlink resolved, lies inside the folder `root`."
-    try: return Path(os.path.realpath(os.fspath(path))).is_relative_to(root)
-    except (TypeError, ValueError, OSError): return False
-
-# %% ../nbs/08_app.ipynb #955ca388
-def check_size(n_bytes: int, max_bytes: int) -> None:
-    "Refuse an empty file or one above `max_bytes`."
-    if n_bytes == 0: raise UploadError(f'the file is empty (0 bytes): upload {_FORMATS}')
-    if n_bytes > max_bytes:
-        raise UploadError(f'the file is {n_bytes / 2**20:.1f} MB, above this demo\'s limit of {max_bytes / 2**20:g} MB: '
-                          'upload a smaller image (the model sees 32×32 pixels, so a small image loses nothing)')
-
-# %% ../nbs/08_app.ipynb #1a642d6c
-def read_upload(upload: str | Path | bytes | None,  # the upload: its bytes, or a path on this server
-                max_bytes: int,                      # largest accepted size, bytes
-                root: Path | None = None,            # only paths inside this folder are read; None = any regular file
-               ) -> bytes:
-    "The bytes of an upload, within the limits; `UploadError` otherwise (one generic `REFUSAL` for every path it will not read)."
-    if upload is None or (isinstance(upload, (str, Path)) and not str(upload)):
-        raise UploadError(f'no file received: upload {_FORMATS}')
-    if isinstance(upload, (bytes, bytearray, memoryview)): data = bytes(upload)
-    elif not isinstance(upload, (str, os.PathLike)) or (root is not None and not inside(upload, root)): raise UploadError(REFUSAL)
-    else:
-        try: data = read_file_bounded(upload, max_bytes)
-        except FileReadError as e:
-            if e.too_large: check_size(os.stat(upload).st_size, max_bytes)
-            raise UploadError(REFUSAL if root is not None else str(e)) from None
-    check_size(len(data), max_bytes)
-    return data
-
-# %% ../nbs/08_app.ipynb #32b9d450
-def check_pixels(data: bytes, max_pixels: int = MAX_PIXELS) -> None:
-    "Refuse an image whose header declares more pixels than its format's limit (`pixel_limit`); reads the header only, with the allowed plugins only."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            img = open_image(data)
-    except Image.DecompressionBombError as e:
-        raise UploadError(f'the image declares too many pixels ({e}): downscale it below {max_pixels:,} pixels') from None
-    except Exception: return  # not an allowed image or an unreadable header: the decoder explains what is wrong
-    (w, h), limit = img.size, pixel_limit(img.format, max_pixels)
-    if w * h > limit:
-        raise UploadError(f'the image is {w}×{h} = {w * h:,} pixels, above this demo\'s limit of {limit:,}'
-                          f'{" for " + img.format if limit < max_pixels else ""}: downscale it first (the model sees 32×32 pixels)')
+           'about_tab', 'build_demo', 'add_healthz', 'create_app', 'int8_is_fast', 'default_precision',
+           'served_model_dir', 'parse_args', 'main']
 
 # %% ../nbs/08_app.ipynb #fd9030c0
 FAKE_RGB = (214, 39, 40)   # red: evidence for FAKE
@@ -151,7 +90,7 @@ class DemoService:
         return pred, result_dict(pred, ms, sha), data
 
     def _features(self, pred, data: bytes) -> dict:
-        "The request's monitoring features (`cifake_nb.monitor.FEATURES`); {} (and a warning) if they cannot be computed."
+        "The request's monitoring features (`cifake_nb.features.FEATURES`); {} (and a warning) if they cannot be computed."
         if self.log is None or not self.features: return {}
         try: return prediction_features(pred, data)
         except Exception as e:  # monitoring must never cost an answer
@@ -372,7 +311,7 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
                concurrency: int = 4,                 # predictions running at once (the rest queue)
                session_capacity: int = 500,          # Gradio sessions kept in memory (each API call is one)
                show_examples: bool = True,           # clickable CIFAKE test images (`cifake_nb/assets/examples`) under the upload box
-               monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.monitor)
+               monitoring: bool = True,              # Prometheus metrics and per-request features in the log (cifake_nb.features)
               ) -> gr.Blocks:
     "Build the Gradio demo (UI tabs and the `/predict` API endpoint) around a `Predictor`; launching is the caller's job."
     if not concurrency >= 1: raise ValueError(f'concurrency={concurrency}: at least one prediction must run at a time (a queue of 0 never answers)')
@@ -394,343 +333,6 @@ def build_demo(predictor=None,                       # a `Predictor`; None loads
     demo.state_session_capacity = session_capacity  # read by `mount_gradio_app`; pass it to `launch` too
     demo.service, demo.max_batch_files = svc, max_batch_files
     return demo
-
-# %% ../nbs/08_app.ipynb #cad1bee4
-def file_paths(doc):
-    "Every value under a `'path'` key anywhere in a parsed JSON document (Gradio's `FileData` names its file so)."
-    stack = [doc]
-    while stack:
-        d = stack.pop()
-        if isinstance(d, dict):
-            if 'path' in d: yield d['path']
-            stack.extend(d.values())
-        elif isinstance(d, list): stack.extend(d)
-
-# %% ../nbs/08_app.ipynb #a5c3e6c0
-def is_upload(path, root: Path, max_bytes: int) -> bool:
-    "True when `path` is a regular file inside `root` (symlinks resolved) of at most `max_bytes`: a file this server received."
-    if not isinstance(path, str) or not inside(path, root): return False
-    try: st = os.stat(path)
-    except (OSError, ValueError): return False
-    return stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
-
-# %% ../nbs/08_app.ipynb #678eb606
-def folder_bytes(root: Path) -> int:
-    "Total size of the files under `root`, bytes."
-    total = 0
-    for d, _, files in os.walk(root):
-        for f in files:
-            try: total += os.lstat(os.path.join(d, f)).st_size
-            except OSError: pass
-    return total
-
-# %% ../nbs/08_app.ipynb #3c2403ee
-def sweep_uploads(root: Path, max_age_s: float, keep=frozenset(),
-                  max_bytes: int | None = None,  # then also delete the oldest files until the folder holds at most this many bytes
-                  min_age_s: float = 10,         # ... but never a file younger than this, seconds (an upload about to be used)
-                 ) -> tuple[int, int]:
-    "Delete files under `root` older than `max_age_s` seconds (and the oldest beyond `max_bytes`), except the paths in `keep`; remove emptied folders: `(files deleted, bytes freed)`."
-    n = freed = total = 0
-    now, keep, kept = time.time(), {os.path.realpath(k) for k in keep}, []
-    def delete(p, st):
-        nonlocal n, freed
-        try: os.unlink(p)
-        except OSError: return False
-        n, freed = n + 1, freed + st.st_size
-        return True
-    for d, dirs, files in os.walk(root, topdown=False):
-        for f in files:
-            p = os.path.join(d, f)
-            try: st = os.lstat(p)
-            except OSError: continue
-            if os.path.realpath(p) not in keep and st.st_mtime < now - max_age_s and delete(p, st): continue
-            total += st.st_size
-            if os.path.realpath(p) not in keep and st.st_mtime < now - min_age_s: kept.append((st.st_mtime, p, st))
-    for _, p, st in sorted(kept, key=lambda t: t[0]):  # oldest first, while the folder is above `max_bytes`
-        if max_bytes is None or total <= max_bytes: break
-        if delete(p, st): total -= st.st_size
-    for d, dirs, files in os.walk(root, topdown=False):
-        if d != str(root):
-            try: os.rmdir(d)
-            except OSError: pass
-    return n, freed
-
-# %% ../nbs/08_app.ipynb #8cca7ef3
-class UploadLedger:
-    "The upload folder's size, accounted at write time: each chunk is reserved before it is written, a sweep's deletions are re-measured."
-    def __init__(self, root: Path,        # the upload folder
-                 max_bytes: int):         # its cap: a chunk that would pass it is not written
-        self.root, self.max_bytes, self.reserved, self.full = Path(root), int(max_bytes), 0, False
-        self.stored = folder_bytes(self.root) if self.root.exists() else 0
-        self._lock = threading.Lock()
-
-    @property
-    def used(self) -> int: return self.stored + self.reserved
-
-    def reserve(self, n: int) -> bool:
-        "Reserve `n` bytes before writing them; False (and `full` set, for the sweeper) when they would pass the cap."
-        with self._lock:
-            if self.stored + self.reserved + n > self.max_bytes:
-                self.full = True
-                return False
-            self.reserved += n
-            return True
-
-    def settle(self, n: int, kept: bool) -> None:
-        "An upload ended: its `n` reserved bytes are stored (`kept`) or given back."
-        with self._lock: self.reserved, self.stored = self.reserved - n, self.stored + (n if kept else 0)
-
-    def remeasure(self) -> int:
-        "Measure the folder again (after a sweep, or files Gradio deleted or rendered): the stored bytes."
-        b = folder_bytes(self.root) if self.root.exists() else 0
-        with self._lock: self.stored, self.full = b, self.full and b + self.reserved > self.max_bytes
-        return b
-
-# %% ../nbs/08_app.ipynb #af72a0f3
-@dataclass
-class Deadlines:
-    "How long a client may take to send a request: its headers, the first body byte, any pause, and a minimum average rate."
-    headers_s: float = 10.0          # request line and headers, seconds from the connection (or the previous response)
-    first_byte_s: float = 10.0       # from the headers to the first body byte, seconds
-    idle_s: float = 10.0             # longest pause between body chunks, seconds
-    min_rate: float = 32 * 1024      # bytes/s, averaged from the start of the body ...
-    grace_s: float = 10.0            # ... once this many seconds have passed
-
-    def wait_s(self, start: float, last: float, received: int, now: float) -> float:
-        "Seconds the next body chunk may still take, given when the body started, when the last chunk came and the bytes so far."
-        idle = last + (self.first_byte_s if received == 0 else self.idle_s)
-        return min(idle, start + self.grace_s + received / self.min_rate) - now
-
-async def receive_within(receive, deadlines: Deadlines, clock: list):
-    "The next ASGI message from `receive`, or None when the client missed its deadline; `clock` is `[start, last, received]`, updated."
-    try: msg = await asyncio.wait_for(receive(), max(0.0, deadlines.wait_s(*clock, time.monotonic())))
-    except (TimeoutError, asyncio.TimeoutError): return None
-    if msg['type'] == 'http.request' and msg.get('body'): clock[1:] = time.monotonic(), clock[2] + len(msg['body'])
-    return msg
-
-# %% ../nbs/08_app.ipynb #0da34409
-class _PartCounter:
-    "Counts the parts of a multipart body as it streams in; `feed` returns a refusal `(status, reason, detail)` or None."
-    def __init__(self, boundary: bytes, max_files: int):
-        from python_multipart.multipart import MultipartParser
-        self.files, self.max_files, self.bad, self._name, self._value = 0, max_files, None, b'', b''
-        cb = dict(on_header_field=lambda b, s, e: setattr(self, '_name', self._name + b[s:e]),
-                  on_header_value=lambda b, s, e: setattr(self, '_value', self._value + b[s:e]),
-                  on_header_end=self._header_end)
-        self._parser = MultipartParser(boundary, cb)
-
-    def _header_end(self) -> None:
-        from python_multipart.multipart import parse_options_header
-        if self._name.strip().lower() == b'content-disposition':
-            _, opts = parse_options_header(self._value)
-            if opts.get(b'name') == b'files' and not opts.get(b'filename'):
-                self.bad = (400, 'bad_request', 'every uploaded file needs a file name')
-            elif b'filename' in opts:
-                self.files += 1
-                if self.files > self.max_files:
-                    self.bad = (413, 'too_many_files', f'more than {self.max_files} files in one upload: this demo takes at most '
-                                f'{self.max_files} at once; upload fewer')
-        self._name = self._value = b''
-
-    def feed(self, chunk: bytes):
-        try: self._parser.write(chunk)
-        except Exception: return self.bad or (400, 'bad_request', 'malformed multipart upload')
-        return self.bad
-
-# %% ../nbs/08_app.ipynb #3a89fca4
-_SINGLE_HEADERS = (b'content-type', b'content-length', b'transfer-encoding', b'content-encoding')  # a request naming one twice is refused
-_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")  # RFC 2046: 1-70 characters
-_BUSY = 'the server is receiving too many uploads right now: try again in a minute'
-_SLOW = 'the request stalled or arrived too slowly: send it again at a steady pace'
-
-class RequestGuard:
-    "ASGI middleware: JSON requests may name only files this server received; uploads are bounded in files, bytes, bytes in flight (all and per client), folder size and time."
-    def __init__(self, app,                              # the ASGI app to protect (FastAPI with Gradio mounted)
-                 root: Path,                             # the upload folder: the only place request paths may point into
-                 max_file_bytes: int,                    # largest file, bytes
-                 max_files: int = 32,                    # files in one upload request
-                 max_request_bytes: int | None = None,   # one upload request's body; None = min(max_files × max_file, 128 MiB) + 1 MiB
-                 max_inflight_bytes: int = 256 * 2**20,  # bytes received and not yet stored, all uploads together
-                 max_client_bytes: int | None = None,    # the same for one client address; None = max_request_bytes
-                 max_folder_bytes: int = 512 * 2**20,    # the upload folder's cap (`UploadLedger`): past it, uploads are refused (503)
-                 max_json_bytes: int = 2**20,            # any other request body
-                 deadlines: Deadlines | None = None,     # how slowly a body may arrive; None = `Deadlines()`
-                 ledger: UploadLedger | None = None,     # the folder's accounting, shared with the sweeper; None = a new one
-                 on_refusal=None):                       # called as `on_refusal(reason, n_bytes)` (in a thread) for each refusal
-        self.app, self.root, self.max_file_bytes, self.max_files = app, Path(root), max_file_bytes, max_files
-        self.max_request_bytes = max_request_bytes or min(max_files * max_file_bytes, 128 * 2**20) + 2**20
-        self.max_inflight_bytes, self.max_client_bytes = max_inflight_bytes, max_client_bytes or self.max_request_bytes
-        self.max_json_bytes, self.deadlines = max_json_bytes, deadlines or Deadlines()
-        self.ledger = ledger or UploadLedger(self.root, max_folder_bytes)
-        self.on_refusal, self.inflight, self.clients, self.refusals = on_refusal, 0, {}, {}
-
-    async def __call__(self, scope, receive, send):
-        if scope['type'] != 'http': return await self.app(scope, receive, send)
-        names = [k.lower() for k, _ in scope['headers']]
-        if any(names.count(h) > 1 for h in _SINGLE_HEADERS):
-            return await self._refuse(send, 400, 'bad_request', 'malformed request: a header that may appear once appears twice')
-        if scope['method'] in ('GET', 'HEAD', 'OPTIONS'): return await self.app(scope, receive, send)
-        if scope['path'].rstrip('/').endswith('/upload'): return await self._upload(scope, receive, send)
-        return await self._json(scope, receive, send)
-
-    async def _refuse(self, send, status: int, reason: str, detail: str, n_bytes: int | None = None) -> None:
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
-        if self.on_refusal is not None:
-            try: await asyncio.to_thread(self.on_refusal, reason, n_bytes)
-            except Exception as e: warnings.warn(f'logging a refused request failed: {e}')
-        body = json.dumps({'error': detail, 'detail': detail}).encode()
-        headers = [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), (b'connection', b'close')]
-        await send({'type': 'http.response.start', 'status': status, 'headers': headers + ([(b'retry-after', b'10')] if status == 503 else [])})
-        await send({'type': 'http.response.body', 'body': body})
-
-    async def _json(self, scope, receive, send):
-        "Read the body (bounded in size and time), check every file path in it, then hand the same body to the app."
-        headers = dict(scope['headers'])
-        if headers.get(b'content-type', b'').lower().startswith(b'multipart/'):
-            return await self._refuse(send, 415, 'bad_request', 'files go to /gradio_api/upload; other requests take JSON')
-        chunks, n, clock = [], 0, [time.monotonic()] * 2 + [0]
-        while True:
-            msg = await receive_within(receive, self.deadlines, clock)
-            if msg is None: return await self._refuse(send, 408, 'too_slow', _SLOW, n)
-            if msg['type'] == 'http.disconnect': return
-            chunks.append(msg.get('body', b''))
-            n += len(chunks[-1])
-            if n > self.max_json_bytes: return await self._refuse(send, 413, 'request_too_large', f'request body above {self.max_json_bytes:,} bytes', n)
-            if not msg.get('more_body'): break
-        body = b''.join(chunks)
-        try: doc = json.loads(body) if body.strip() else None
-        except ValueError: doc = None  # not JSON: Gradio's own parser refuses it
-        except RecursionError: return await self._refuse(send, 400, 'bad_request', 'JSON nested too deeply')
-        if doc is not None and not all(is_upload(p, self.root, self.max_file_bytes) for p in file_paths(doc)):
-            return await self._refuse(send, 400, 'path_not_uploaded', REFUSAL)
-        replayed = False
-        async def replay():
-            nonlocal replayed
-            if replayed: return await receive()
-            replayed = True
-            return {'type': 'http.request', 'body': body, 'more_body': False}
-        await self.app(scope, replay, send)
-
-    def _take(self, client: str, k: int) -> bool:
-        "Count `k` more bytes in flight for `client` and reserve them in the folder; False (nothing taken) when a budget is spent."
-        if self.inflight + k > self.max_inflight_bytes or self.clients.get(client, 0) + k > self.max_client_bytes: return False
-        if not self.ledger.reserve(k): return False
-        self.inflight += k
-        self.clients[client] = self.clients.get(client, 0) + k
-        return True
-
-    def _give_back(self, client: str, k: int) -> None:
-        self.inflight -= k
-        if (left := self.clients.pop(client, 0) - k) > 0: self.clients[client] = left
-
-    async def _upload(self, scope, receive, send):
-        "Bound an upload by its declared size and its boundary, then take every chunk from the budgets before it is written, within the deadlines."
-        from python_multipart.multipart import parse_options_header
-        headers = dict(scope['headers'])
-        try: n = int(headers.get(b'content-length', b''))
-        except ValueError: return await self._refuse(send, 411, 'length_required', 'an upload needs a Content-Length header')
-        if n > self.max_request_bytes:
-            return await self._refuse(send, 413, 'request_too_large', f'the upload is {n / 2**20:.1f} MB, above this demo\'s limit of '
-                                      f'{self.max_request_bytes / 2**20:.0f} MB per request: upload fewer or smaller images', n)
-        client = (scope.get('client') or ('?',))[0]
-        if self.ledger.used + n > self.ledger.max_bytes: self.ledger.full = True  # the sweeper frees the oldest files
-        if self.ledger.full or self.inflight + n > self.max_inflight_bytes or self.clients.get(client, 0) + n > self.max_client_bytes:
-            return await self._refuse(send, 503, 'busy', _BUSY, n)
-        ctype, opts = parse_options_header(headers.get(b'content-type', b''))
-        if ctype != b'multipart/form-data' or not _BOUNDARY.fullmatch(opts.get(b'boundary', b'')):
-            return await self._refuse(send, 400, 'bad_request', 'an upload is a multipart/form-data request with a boundary of 1-70 characters', n)
-        counter, bad, held, status, clock = _PartCounter(opts[b'boundary'], self.max_files), None, 0, None, [time.monotonic()] * 2 + [0]
-        async def counted():
-            nonlocal bad, held
-            if bad: return {'type': 'http.disconnect'}
-            msg = await receive_within(receive, self.deadlines, clock)
-            if msg is None: bad = (408, 'too_slow', _SLOW)
-            elif msg['type'] == 'http.request':
-                body = msg.get('body', b'')
-                if not self._take(client, len(body)): bad = (503, 'busy', _BUSY)
-                else: held += len(body); bad = counter.feed(body)
-            return {'type': 'http.disconnect'} if bad else msg  # cut the upload off: the app stops reading
-        async def guarded_send(msg):
-            nonlocal bad, status
-            if msg['type'] == 'http.response.start':
-                status = msg['status']
-                if status >= 500 and not bad: bad = (400, 'bad_request', 'malformed upload')  # the parser failed on what the client sent
-            if bad: return  # the app's reaction to the cut-off body is replaced by our refusal
-            if msg['type'] == 'http.response.start' and status == 413 and self.on_refusal is not None:
-                self.refusals['file_too_large'] = self.refusals.get('file_too_large', 0) + 1
-                await asyncio.to_thread(self.on_refusal, 'file_too_large', n)
-            await send(msg)
-        try: await self.app(scope, counted, guarded_send)
-        except Exception as e:
-            if not bad: warnings.warn(f'upload refused, the app failed on it: {type(e).__name__}: {str(e)[:200]}')
-            bad = bad or (400, 'bad_request', 'malformed upload')
-        finally:
-            self._give_back(client, held)
-            self.ledger.settle(held, kept=status == 200 and not bad)
-        if bad: await self._refuse(send, *bad, n)
-
-# %% ../nbs/08_app.ipynb #d387f118
-def sweeper_lifespan(demo: gr.Blocks,     # the demo whose example files (`keep_in_cache`) are spared
-                     root: Path,          # the upload folder to sweep
-                     upload_ttl_s: float, # files older than this are deleted, seconds
-                     ledger: UploadLedger | None = None, # the folder's accounting: re-measured every `tick_s`; when full, the oldest files go
-                     tick_s: float = 5.0, # how often the ledger is looked at, seconds
-                    ):
-    "A FastAPI lifespan that runs `sweep_uploads` on `root` every `min(60, upload_ttl_s / 4)` s, and at once (oldest first, down to 3/4 of the cap) when `ledger` is full; closed refusal windows are summarised."
-    import contextlib
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        async def sweep():
-            last = -math.inf
-            while True:
-                full = ledger is not None and ledger.full
-                if full or time.monotonic() - last >= min(60.0, upload_ttl_s / 4):
-                    keep = set().union(*(getattr(b, 'keep_in_cache', set()) for b in demo.blocks.values()))  # example files
-                    cap = ledger.max_bytes * 3 // 4 if full else None
-                    await asyncio.to_thread(sweep_uploads, root, upload_ttl_s, keep, cap)
-                    last = time.monotonic()
-                if ledger is not None: await asyncio.to_thread(ledger.remeasure)
-                if getattr(demo, 'service', None) is not None: await asyncio.to_thread(demo.service.flush_refusals)
-                await asyncio.sleep(tick_s)
-        task = asyncio.create_task(sweep())
-        try: yield
-        finally: task.cancel()
-    return lifespan
-
-# %% ../nbs/08_app.ipynb #1785b4fd
-def deadline_protocol(headers_s: float = 10.0,  # longest wait for a request's line and headers, seconds from the connection (a later request: from its first byte)
-                      on_refusal=None,           # called as `on_refusal(reason, None)` (in a thread) for each refusal
-                     ):
-    "uvicorn's h11 protocol, plus: a connection whose request headers take over `headers_s` s is closed, and every malformed request (uvicorn's 400) is counted."
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-    class DeadlineH11Protocol(H11Protocol):
-        def connection_made(self, transport):
-            super().connection_made(transport)
-            self._timer, self._partial = self.loop.call_later(headers_s, self._too_slow), False
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()  # a request line/headers not yet complete
-            self._partial = waiting
-            if waiting and self._timer is None: self._timer = self.loop.call_later(headers_s, self._too_slow)
-            elif not waiting: self._cancel()
-        def _cancel(self) -> None:
-            if self._timer is not None: self._timer.cancel()
-            self._timer = None
-        def _too_slow(self) -> None:
-            self._timer = None
-            if self.conn.their_state is h11.IDLE:  # still no complete request on this connection
-                if self._partial: self._count('too_slow')  # an idle connection that sent nothing is closed uncounted
-                self.transport.close()
-        def send_400_response(self, msg: str) -> None:
-            self._count('bad_request')
-            super().send_400_response(msg)
-        def connection_lost(self, exc) -> None:
-            self._cancel()
-            super().connection_lost(exc)
-        def _count(self, reason: str) -> None:
-            if on_refusal is not None: self.loop.run_in_executor(None, on_refusal, reason, None)
-    return DeadlineH11Protocol
 
 # %% ../nbs/08_app.ipynb #86e34cd5
 def add_healthz(app, svc: DemoService) -> None:

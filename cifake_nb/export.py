@@ -444,7 +444,7 @@ def quantize_folder(folder,                   # an exported model folder (model.
 
 # %% ../nbs/07_export.ipynb #d3f90957
 def _write_reference(folder: Path, info: dict, n: int, source) -> None:
-    "Write the folder's reference_profile.json (cifake_nb.monitor) and record it, or why it could not be written, in model.json."
+    "Write the folder's reference_profile.json (cifake_nb.features) and record it, or why it could not be written, in model.json."
     try:
         p = write_reference_profile(folder, source, n)
         info['reference_profile'] = {'file': p.name, 'images': n, 'split': 'val'}

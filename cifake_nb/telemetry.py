@@ -18,7 +18,7 @@ SOURCES = ('ui', 'api', 'batch', 'other')
 OUTCOMES = ('answered', 'refused', 'error')
 REFUSAL_REASONS = ('no_file', 'empty', 'too_large', 'too_many_pixels', 'not_an_image', 'corrupt', 'rate_limited',  # bad uploads
                    'path_not_uploaded', 'too_many_files', 'bad_request', 'length_required', 'busy', 'too_slow', 'other')   # refused by the request guard
-_GUARD_REASONS = {'request_too_large': 'too_large', 'file_too_large': 'too_large'}  # cifake_nb.app.RequestGuard's names → ours
+_GUARD_REASONS = {'request_too_large': 'too_large', 'file_too_large': 'too_large'}  # cifake_nb.guard.RequestGuard's names → ours
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # seconds
 PIXEL_BUCKETS = tuple(float(s * s) for s in (32, 64, 128, 256, 512, 1024, 2048, 4096)) + (40e6,)  # width × height
 BYTE_BUCKETS = tuple(float(2**k) for k in (10, 12, 14, 16, 18, 20, 22, 24)) + (20 * 2**20,)  # 1 KiB … 16 MiB, 20 MiB
