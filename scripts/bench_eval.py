@@ -24,7 +24,8 @@ def main():
     import torch
     from cifake_nb.data import default_source, load_cifake, train_val_split
     from cifake_nb.models import create_model, count_params
-    from cifake_nb.train import load_checkpoint, predict_logits
+    from cifake_nb.checkpoint import load_checkpoint
+    from cifake_nb.device import predict_logits
     from cifake_nb.evaluate import fit_decision_rule
     from cifake_nb.metrics import evaluate_predictions
     if a.threads: torch.set_num_threads(a.threads)

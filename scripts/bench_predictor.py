@@ -62,11 +62,10 @@ def int8_folder(pred, val_images: np.ndarray, out) -> Path:
     """A copy of `pred`'s model folder with a static int8 sibling `int8/` (QDQ, per channel), calibrated on `val_images`
     (validation images: carved from train, never the test split), as `cifake-export --quantize` writes it; its path."""
     import shutil
-    from cifake_nb.export import _export_int8
+    from cifake_nb.export import quantize_folder
     out = Path(out)
     shutil.copytree(pred.model_dir, out, dirs_exist_ok=True)
-    info = json.loads((out / 'model.json').read_text())
-    _export_int8(out, info, val_images, 0, None)
+    quantize_folder(out, val_images, reference_images=0)
     return out / 'int8'
 
 
