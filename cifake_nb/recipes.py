@@ -8,7 +8,7 @@ import json, time
 from pathlib import Path
 import numpy as np
 from .core import CheckpointMeta
-from .data import CIFAKE, Split, train_val_split
+from .data import CIFAKE, Split, validation_split_of
 from .evaluate import EvalConfig, evaluate
 from .export import export_checkpoint
 from .inference import Predictor
@@ -36,8 +36,7 @@ def pick_shipped(rows: list[dict]) -> dict:
 # %% ../nbs/07a_recipes.ipynb #fa4df974
 def validation_of(info: dict, ds: CIFAKE) -> Split:
     "The validation split a checkpoint or served model was selected and calibrated on: its config's `n_val` and `val_seed`, carved from train."
-    cfg = info.get('config') or {}
-    return train_val_split(ds.train, int(cfg.get('n_val') or 10_000), int(cfg.get('val_seed', 0)))[1]
+    return validation_split_of(ds, info.get('config'))
 
 def served_on(pred: Predictor, images: np.ndarray, labels, seed: int = 0, progress: bool = False) -> dict:
     "Served accuracy of a served model on `images`: `{served, clean, mild}` (the clean and nine mild accuracies, and their mean)."
