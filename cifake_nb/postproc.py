@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 from tqdm.auto import tqdm
+from .core import FAKE, decide
 from .images import decode_image
 
 # %% auto #0
@@ -142,7 +143,7 @@ def suite_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fake 
     def row(kind, setting, x):
         p = np.asarray(predict_fn(x), np.float64).reshape(-1)
         if len(p) != len(y): raise ValueError(f'predict_fn returned {len(p)} scores for {len(y)} images: it must return p_fake [N]')
-        fake = p >= threshold
+        fake = decide(p, threshold) == FAKE
         return dict(kind=kind, setting=setting, accuracy=float((fake == (y == 1)).mean()),
                     roc_auc=float(roc_auc_score(y, p)) if both else float('nan'),
                     fake_to_real=float((~fake[y == 1]).mean()) if (y == 1).any() else float('nan'),

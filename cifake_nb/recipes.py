@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import numpy as np
-from .core import CheckpointMeta
+from .core import CheckpointMeta, decide
 from .data import CIFAKE, Split, validation_split_of
 from .evaluate import EvalConfig, evaluate
 from .export import export_checkpoint
@@ -66,7 +66,7 @@ def assess_model(folder,                 # a served model folder (model.onnx + m
     ms = mild_summary(pp)
     res = dict(version=pred.version, seed=int((pred.info.get('config') or {}).get('seed', 0)), served_val=sv['served'], clean_val=sv['clean'],
                mild_val=sv['mild'], n_served=len(iv), temperature=pred.temperature, threshold=pred.threshold,
-               test_accuracy=float(((p >= pred.threshold) == (ds.test.labels == 1)).mean()), test_roc_auc=float(roc_auc_score(ds.test.labels, p)),
+               test_accuracy=float((decide(p, pred.threshold) == ds.test.labels).mean()), test_roc_auc=float(roc_auc_score(ds.test.labels, p)),
                n_test=len(p), postproc_clean=ms['clean'], mild_mean=ms['mild_mean'], mild_worst=ms['mild_worst'], mild=ms['mild'],
                **untrained_summary(pp), cifar_c_1_3=float(cc[cc.severity.between(1, 3)].accuracy.mean()),
                cifar_c_1_5=float(cc[cc.severity >= 1].accuracy.mean()), assess_seconds=round(time.perf_counter() - t0, 1))
