@@ -47,10 +47,7 @@ def _reducible(img: Image.Image) -> Image.Image:
     return img.convert('RGBA')
 
 def _shrink(img: Image.Image, size: int, gap: float = 3.0, band_px: int = 2**20) -> Image.Image:
-    """Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none), one
-    band of rows at a time: Pillow's `reduce` converts RGBA/LA to premultiplied alpha at full size first, and a mode it
-    does not take needs a conversion, so a whole-image call costs a second full-size copy. Bands of about `band_px`
-    pixels, their height a multiple of the factor, give the same pixels with that copy bounded to one band."""
+    "Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none), in bands of rows."
     k = int(min(img.size) // (gap * size))
     if k < 2: return img
     w, h = img.size
@@ -124,10 +121,7 @@ def _release_memory() -> None:
 def bound_heap(mmap_threshold: int = 2**20, # bytes: allocations this large always get their own mmap
                arenas: int = 2,             # at most this many malloc arenas (glibc's default: 8 per core)
               ) -> bool:
-    """For a long-running server (`cifake-demo` calls it first): glibc's `mallopt`, so that a freed decode buffer
-    goes back to the OS at once and threads share freed memory. glibc otherwise raises its mmap threshold after each
-    large free (later large buffers then come from a heap that only grows) and gives each thread an arena that keeps
-    its own freed memory. True if both settings took; a no-op (False) where the C library is not glibc."""
+    "Make glibc return freed decode buffers to the OS at once and share freed memory between threads; False where it is not glibc."
     try:
         import ctypes
         mallopt = ctypes.CDLL('libc.so.6').mallopt
