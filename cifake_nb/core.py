@@ -12,8 +12,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'REAL', 'FAKE', 'IMG_SIZE', 'METRICS', 'SPLITS', 'check_label_names', 'to_input', 'p_fake', 'decide',
-           'cam_agreement', 'sha256_file', 'stratified_limit', 'read_yaml_mapping', 'Config', 'metric_key',
-           'SidecarError', 'Sidecar', 'Provenance', 'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
+           'cam_agreement', 'sha256_file', 'stratified_limit', 'read_yaml_mapping', 'parse_overrides', 'read_params',
+           'params_name', 'old_option_error', 'Config', 'metric_key', 'SidecarError', 'Sidecar', 'Provenance',
+           'CheckpointMeta', 'ModelInfo', 'CheckpointEval', 'EvalReport']
 
 # %% ../nbs/00_core.ipynb #2398e032
 LABEL_NAMES = ('REAL', 'FAKE')  # index = label = logit position; FAKE (1) is the positive class
@@ -157,6 +158,49 @@ def read_yaml_mapping(path) -> dict:
     except (OSError, UnicodeDecodeError) as e: raise ValueError(f'params file {str(p)!r} cannot be read: {e}') from None
     if not isinstance(d, dict): raise ValueError(f'params file {str(p)!r} must hold a mapping of name: value')
     return d
+
+# %% ../nbs/00_core.ipynb #781ac950
+def parse_overrides(pairs: list | None) -> dict:
+    "`[('epochs', '3'), ('model_kwargs', '{widths: [8,8,8,8]}')]` (from `-p KEY VALUE`) → dict, values parsed as YAML (and `1e-3` as a number); `ValueError` naming a malformed one."
+    import yaml
+    out = {}
+    for k, v in pairs or []:
+        try: out[k] = yaml.safe_load(v)
+        except yaml.YAMLError as e:
+            raise ValueError(f'-p {k} {v!r}: the value is not valid YAML ({str(e).splitlines()[0]}); quote strings, e.g. -p {k} \'"{v}"\'') from None
+        if isinstance(out[k], str) and re.fullmatch(r'[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+', v.strip()): out[k] = float(v)  # YAML 1.1 reads 1e-3 as a string
+    return out
+
+# %% ../nbs/00_core.ipynb #63ba9b37
+def read_params(paths, # one params YAML file or several (later files win)
+                overrides: dict | None = None, # applied last
+               ) -> dict:
+    "Params YAML files merged in order, plus overrides; clear errors for a missing or malformed file."
+    import yaml
+    out = {}
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        p = Path(path)
+        if not p.exists(): raise FileNotFoundError(f'params file {str(p)!r} does not exist; available: {sorted(str(q) for q in Path("params").glob("*.yaml"))}')
+        try: d = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e: raise ValueError(f'params file {str(p)!r} is not valid YAML: {e}') from None
+        if not isinstance(d, dict): raise ValueError(f'params file {str(p)!r} must be a mapping of name: value')
+        out.update(d)
+    return {**out, **(overrides or {})}
+
+# %% ../nbs/00_core.ipynb #92fd0394
+def params_name(paths) -> str:
+    "The run name a params file list gives when `run_name` is not set: the files' stems joined by `+`, e.g. `cpu_robust+smoke`."
+    return '+'.join(Path(p).stem for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths))
+
+# %% ../nbs/00_core.ipynb #e82db395
+def old_option_error(argv: list[str], prog: str) -> str | None:
+    "One line for an option that was renamed (`--set KEY=VALUE` → `-p KEY VALUE`, `--out-dir` → `--runs-dir`), else None."
+    for a in argv:
+        if a == '--set' or a.startswith('--set='):
+            return f'{prog}: error: --set KEY=VALUE was replaced by -p KEY VALUE (the syntax of cifake-run and papermill), e.g. -p epochs 3'
+        if a == '--out-dir' or a.startswith('--out-dir='):
+            return f'{prog}: error: --out-dir was renamed --runs-dir (the parent folder of run folders), e.g. --runs-dir runs'
+    return None
 
 # %% ../nbs/00_core.ipynb #48e563c2
 class Config:

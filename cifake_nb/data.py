@@ -18,9 +18,9 @@ from .images import DECODE_POLICY, content_hash, decode_batch
 __all__ = ['CIFAR10_CLASSES', 'HUB_ID', 'DataError', 'label_map', 'category_from_path', 'Split', 'CIFAKE', 'fingerprint_arrays',
            'tiny_cifake', 'hub_revision', 'hub_snapshot', 'hub_commit', 'pinned_source', 'find_source',
            'parquet_label_names', 'read_parquet_rows', 'read_folder_rows', 'decode_parallel', 'source_key',
-           'default_cache_dir', 'cache_digest', 'load_cifake', 'default_source', 'train_val_split', 'class_counts',
-           'show_samples', 'duplicate_audit', 'duplicate_groups', 'deduplicate', 'random_flip', 'random_translate',
-           'Batches']
+           'default_cache_dir', 'cache_digest', 'load_cifake', 'default_source', 'train_val_split',
+           'validation_split_of', 'class_counts', 'show_samples', 'duplicate_audit', 'duplicate_groups', 'deduplicate',
+           'random_flip', 'random_translate', 'Batches']
 
 # %% ../nbs/00b_data.ipynb #a5bd2b78
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -371,6 +371,14 @@ def train_val_split(train: Split, n_val: int = 10_000, seed: int = 0) -> tuple[S
     if np.bincount(np.unique(strata, return_inverse=True)[1]).min() < 2: strata = train.labels  # too small to stratify by category
     tr, va = train_test_split(np.arange(len(train)), test_size=n_val, random_state=seed, stratify=strata)
     return train.subset(np.sort(tr), 'train'), train.subset(np.sort(va), 'val')
+
+# %% ../nbs/00b_data.ipynb #67198414
+def validation_split_of(ds: CIFAKE,          # the data the run was trained on
+                        config: dict | None, # the run's config (a checkpoint's or served model's `config`); None: the defaults
+                       ) -> Split:
+    "The validation split a run carved from `ds.train`: its config's `n_val` (default 10,000) and `val_seed` (default 0)."
+    cfg = config or {}
+    return train_val_split(ds.train, int(cfg.get('n_val') or 10_000), int(cfg.get('val_seed') or 0))[1]
 
 # %% ../nbs/00b_data.ipynb #2f6bd842
 def class_counts(ds: CIFAKE):

@@ -13,8 +13,8 @@ from .core import CheckpointEval, CheckpointMeta, Config, EvalReport, LABEL_NAME
 from .data import CIFAKE, Split, default_source, load_cifake, train_val_split
 from .degrade import Degrade, degraded_copy
 from .metrics import choose_threshold, evaluate_predictions, fit_temperature
-from .runs import unique_dir, utc_stamp
-from .train import code_version, hardware_name, load_checkpoint, pick_device, predict_logits
+from .checkpoint import code_version, load_checkpoint, unique_dir, utc_stamp
+from .device import hardware_name, pick_device, predict_logits
 
 # %% auto #0
 __all__ = ['SUMMARY_KEYS', 'PUBLISHED', 'EvalConfig', 'checkpoint_tag', 'load_for_evaluation', 'uses_degraded_validation',

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import FAKE, REAL, to_input
+from .core import FAKE, REAL, decide, to_input
 
 # %% auto #0
 __all__ = ['METHODS', 'GROUPS', 'model_device', 'as_input', 'eval_mode', 'class_activation_map', 'find_layer', 'grad_cam',
@@ -138,7 +138,7 @@ def confusion_groups(y_true, p_fake, threshold: float = 0.5) -> dict[str, np.nda
     y, p = np.asarray(y_true), np.asarray(p_fake, np.float64)
     if y.shape != p.shape or y.ndim != 1: raise ValueError(f'y_true and p_fake must be 1-d and the same length, got shapes {y.shape} and {p.shape}')
     if not np.isin(y, (REAL, FAKE)).all(): raise ValueError(f'y_true must hold {REAL} (REAL) or {FAKE} (FAKE) only, got values {np.unique(y)[:10]}')
-    pred = p >= threshold
+    pred = decide(p, threshold) == FAKE
     truth = y == FAKE
     return {'TP': np.flatnonzero(pred & truth), 'FP': np.flatnonzero(pred & ~truth),
             'TN': np.flatnonzero(~pred & ~truth), 'FN': np.flatnonzero(~pred & truth)}

@@ -13,8 +13,8 @@ from .core import IMG_SIZE
 # %% auto #0
 __all__ = ['DECODE_POLICY', 'MAX_PIXELS', 'MAX_SIDE', 'ALLOWED_FORMATS', 'DECODE_BYTES_PER_PIXEL', 'DECODE_BUDGET',
            'ImageDecodeError', 'to_rgb', 'resize_center_crop', 'to_rgb32', 'far_from_native', 'bound_heap',
-           'sniff_format', 'pixel_limit', 'open_image', 'DecodeBudget', 'decode_image', 'content_hash', 'decode_batch',
-           'FileReadError', 'read_file_bounded']
+           'sniff_format', 'pixel_limit', 'open_image', 'DecodeBudget', 'decode_image', 'encode_image', 'content_hash',
+           'decode_batch', 'FileReadError', 'read_file_bounded']
 
 # %% ../nbs/00a_images.ipynb #043be923
 DECODE_POLICY = ('v2: first frame; EXIF transpose; alpha over white; 16-bit rescaled (non-finite refused); '
@@ -47,10 +47,7 @@ def _reducible(img: Image.Image) -> Image.Image:
     return img.convert('RGBA')
 
 def _shrink(img: Image.Image, size: int, gap: float = 3.0, band_px: int = 2**20) -> Image.Image:
-    """Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none), one
-    band of rows at a time: Pillow's `reduce` converts RGBA/LA to premultiplied alpha at full size first, and a mode it
-    does not take needs a conversion, so a whole-image call costs a second full-size copy. Bands of about `band_px`
-    pixels, their height a multiple of the factor, give the same pixels with that copy bounded to one band."""
+    "Box-reduce `img` by the largest whole factor that keeps its short side ≥ `gap`×`size` (identity if none), in bands of rows."
     k = int(min(img.size) // (gap * size))
     if k < 2: return img
     w, h = img.size
@@ -124,10 +121,7 @@ def _release_memory() -> None:
 def bound_heap(mmap_threshold: int = 2**20, # bytes: allocations this large always get their own mmap
                arenas: int = 2,             # at most this many malloc arenas (glibc's default: 8 per core)
               ) -> bool:
-    """For a long-running server (`cifake-demo` calls it first): glibc's `mallopt`, so that a freed decode buffer
-    goes back to the OS at once and threads share freed memory. glibc otherwise raises its mmap threshold after each
-    large free (later large buffers then come from a heap that only grows) and gives each thread an arena that keeps
-    its own freed memory. True if both settings took; a no-op (False) where the C library is not glibc."""
+    "Make glibc return freed decode buffers to the OS at once and share freed memory between threads; False where it is not glibc."
     try:
         import ctypes
         mallopt = ctypes.CDLL('libc.so.6').mallopt
@@ -215,6 +209,16 @@ def decode_image(data: bytes, size: int = IMG_SIZE, max_pixels: int = MAX_PIXELS
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise ImageDecodeError(f'too many pixels: {e}') from None
     except (OSError, SyntaxError, ValueError, EOFError) as e: raise ImageDecodeError(f'corrupt or truncated image: {e}') from None
     except MemoryError: raise ImageDecodeError('the image needs more memory to decode than this process has') from None
+
+# %% ../nbs/00a_images.ipynb #54083430
+def encode_image(image: np.ndarray,  # uint8 [H, W, 3] RGB
+                 fmt: str = 'JPEG',  # any format Pillow writes: JPEG, PNG, WEBP, ...
+                 **kw,               # Pillow's save options, e.g. quality=75
+                ) -> bytes:
+    "The file bytes of `image` in `fmt`: what an upload of it would carry."
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, fmt, **kw)
+    return buf.getvalue()
 
 # %% ../nbs/00a_images.ipynb #42c06141
 def content_hash(data: bytes) -> int:

@@ -109,7 +109,7 @@ def bootstrap_ci(y_true, scores, threshold: float = 0.5, n_boot: int = 1000, see
     "Percentile-bootstrap intervals `{'accuracy': (lo, hi), 'roc_auc': (lo, hi)}` from `n_boot` seeded resamples."
     y, p = check_pair(y_true, scores)
     n, rng = len(y), np.random.default_rng(seed)
-    correct = ((p >= threshold) == (y == FAKE)).astype(np.float64)
+    correct = (decide(p, threshold) == y).astype(np.float64)
     accs, aucs = [], []
     for b in range(0, n_boot, chunk):
         k = min(chunk, n_boot - b)
@@ -234,7 +234,7 @@ def plot_confusion(y_true, scores, threshold: float = 0.5, normalize: bool = Fal
     from sklearn.metrics import ConfusionMatrixDisplay
     y, p = check_pair(y_true, scores)
     fig, ax = _ax(ax, (3.6, 3.2))
-    ConfusionMatrixDisplay.from_predictions(y, (p >= threshold).astype(int), labels=[REAL, FAKE], display_labels=LABEL_NAMES,
+    ConfusionMatrixDisplay.from_predictions(y, decide(p, threshold), labels=[REAL, FAKE], display_labels=LABEL_NAMES,
                                             normalize='true' if normalize else None, values_format='.3f' if normalize else 'd',
                                             cmap='Blues', colorbar=False, ax=ax)
     ax.set_title(title or f'confusion matrix (threshold {threshold:.3g})', fontsize=9)

@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 from tqdm.auto import tqdm
+from .core import FAKE, decide
 from .images import decode_image
 
 # %% auto #0
@@ -110,7 +111,7 @@ def predictor_scores(predictor) -> Callable:
 
 def torch_scores(model, temperature: float = 1.0, batch_size: int = 1024) -> Callable:
     "`uint8 [N, 32, 32, 3] → p_fake [N]` for a torch model: softmax of its logits / `temperature`."
-    from cifake_nb.train import predict_logits
+    from cifake_nb.device import predict_logits
     def fn(x):
         lg = predict_logits(model, x, batch_size)
         return 1 / (1 + np.exp(-(lg[:, 1].astype(np.float64) - lg[:, 0]) / temperature))
@@ -142,7 +143,7 @@ def suite_table(predict_fn: Callable,  # uint8 images [N, 32, 32, 3] → p_fake 
     def row(kind, setting, x):
         p = np.asarray(predict_fn(x), np.float64).reshape(-1)
         if len(p) != len(y): raise ValueError(f'predict_fn returned {len(p)} scores for {len(y)} images: it must return p_fake [N]')
-        fake = p >= threshold
+        fake = decide(p, threshold) == FAKE
         return dict(kind=kind, setting=setting, accuracy=float((fake == (y == 1)).mean()),
                     roc_auc=float(roc_auc_score(y, p)) if both else float('nan'),
                     fake_to_real=float((~fake[y == 1]).mean()) if (y == 1).any() else float('nan'),

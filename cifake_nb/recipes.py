@@ -7,8 +7,8 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import numpy as np
-from .core import CheckpointMeta
-from .data import CIFAKE, Split, train_val_split
+from .core import CheckpointMeta, decide
+from .data import CIFAKE, Split, validation_split_of
 from .evaluate import EvalConfig, evaluate
 from .export import export_checkpoint
 from .inference import Predictor
@@ -36,8 +36,7 @@ def pick_shipped(rows: list[dict]) -> dict:
 # %% ../nbs/07a_recipes.ipynb #fa4df974
 def validation_of(info: dict, ds: CIFAKE) -> Split:
     "The validation split a checkpoint or served model was selected and calibrated on: its config's `n_val` and `val_seed`, carved from train."
-    cfg = info.get('config') or {}
-    return train_val_split(ds.train, int(cfg.get('n_val') or 10_000), int(cfg.get('val_seed', 0)))[1]
+    return validation_split_of(ds, info.get('config'))
 
 def served_on(pred: Predictor, images: np.ndarray, labels, seed: int = 0, progress: bool = False) -> dict:
     "Served accuracy of a served model on `images`: `{served, clean, mild}` (the clean and nine mild accuracies, and their mean)."
@@ -67,7 +66,7 @@ def assess_model(folder,                 # a served model folder (model.onnx + m
     ms = mild_summary(pp)
     res = dict(version=pred.version, seed=int((pred.info.get('config') or {}).get('seed', 0)), served_val=sv['served'], clean_val=sv['clean'],
                mild_val=sv['mild'], n_served=len(iv), temperature=pred.temperature, threshold=pred.threshold,
-               test_accuracy=float(((p >= pred.threshold) == (ds.test.labels == 1)).mean()), test_roc_auc=float(roc_auc_score(ds.test.labels, p)),
+               test_accuracy=float((decide(p, pred.threshold) == ds.test.labels).mean()), test_roc_auc=float(roc_auc_score(ds.test.labels, p)),
                n_test=len(p), postproc_clean=ms['clean'], mild_mean=ms['mild_mean'], mild_worst=ms['mild_worst'], mild=ms['mild'],
                **untrained_summary(pp), cifar_c_1_3=float(cc[cc.severity.between(1, 3)].accuracy.mean()),
                cifar_c_1_5=float(cc[cc.severity >= 1].accuracy.mean()), assess_seconds=round(time.perf_counter() - t0, 1))

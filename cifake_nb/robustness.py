@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
+from .core import decide
 
 # %% auto #0
 __all__ = ['CIFAR_C_SOURCE', 'SEVERITIES', 'CORRUPTIONS', 'perturb', 'show_corruptions', 'mean_abs_change', 'robustness_table',
@@ -131,7 +132,7 @@ def robustness_table(predict_fn: Callable,  # uint8 images [N, H, W, 3] → p_fa
     def score(x):
         p = np.asarray(predict_fn(x), np.float64).reshape(-1)
         if len(p) != len(y): raise ValueError(f'predict_fn returned {len(p)} scores for {len(y)} images: it must return p_fake [N]')
-        return float(((p >= threshold) == (y == 1)).mean()), float(roc_auc_score(y, p)) if both else float('nan')
+        return float((decide(p, threshold) == y).mean()), float(roc_auc_score(y, p)) if both else float('nan')
     acc0, auc0 = score(images)
     rows = [dict(corruption=n, severity=0, accuracy=acc0, roc_auc=auc0, mean_abs_change=0.0) for n in names]
     for n, s in tqdm([(n, s) for n in names for s in severities if s], desc='corruptions', disable=not progress, leave=False):

@@ -4,16 +4,18 @@
 
 # %% ../nbs/02_train.ipynb #7c14d1e9
 from __future__ import annotations
-import copy, dataclasses, json, math, os, platform, re, sys, time, warnings
+import copy, dataclasses, json, math, os, re, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import Config, LABEL_NAMES, IMG_SIZE, stratified_limit
+from .core import (Config, LABEL_NAMES, IMG_SIZE, stratified_limit, parse_overrides, read_params, params_name,
+                            old_option_error)
 from .data import CIFAKE, Split, Batches, DataError, load_cifake, default_source, train_val_split
 from .models import create_model, count_params, list_models
 from .degrade import KINDS, Degrade, degrade, degraded_copy
+from .device import dist_info, pick_device, hardware_name, predict_logits, accuracy
 from .checkpoint import (CheckpointError, code_version, unwrap_model, save_checkpoint, save_resume_state,
                                   load_resume_state, new_run_folder)
 # checkpoint I/O lives in cifake_nb.checkpoint; these names stay importable from cifake_nb.train for older callers
@@ -21,15 +23,14 @@ from .checkpoint import read_meta as read_meta, load_checkpoint as load_checkpoi
 from .checkpoint import unique_dir as unique_dir, utc_stamp as utc_stamp
 
 # %% auto #0
-__all__ = ['TRAIN_RANGES', 'TrainConfig', 'config_from_globals', 'limit_split', 'prepare_data', 'predict_logits', 'accuracy',
-           'EMA', 'lr_factor', 'make_optimizer', 'StepPlan', 'make_scheduler', 'dist_info', 'setup_distributed',
-           'average_buffers', 'pick_device', 'seed_everything', 'hardware_name', 'autocast_for', 'build_model',
-           'wrap_model', 'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup', 'setup', 'Progress',
-           'start_progress', 'degrade_at', 'paired_loss', 'train_step', 'degrade_seed', 'planned_epochs',
-           'progress_line', 'agree_min', 'train_one_epoch', 'validate', 'epoch_record', 'TrainingDiverged',
-           'check_finite', 'selection_rule', 'select_score', 'run_meta', 'keep_if_best', 'JsonlSink', 'eta',
-           'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history', 'train', 'finish', 'parse_overrides',
-           'read_params', 'params_name', 'old_option_error', 'cli', 'main']
+__all__ = ['TRAIN_RANGES', 'TrainConfig', 'config_from_globals', 'limit_split', 'prepare_data', 'EMA', 'lr_factor',
+           'make_optimizer', 'StepPlan', 'make_scheduler', 'setup_distributed', 'average_buffers', 'seed_everything',
+           'autocast_for', 'build_model', 'wrap_model', 'make_batches', 'new_run_dir', 'share_run_dir', 'TrainSetup',
+           'setup', 'Progress', 'start_progress', 'degrade_at', 'paired_loss', 'train_step', 'degrade_seed',
+           'planned_epochs', 'progress_line', 'agree_min', 'train_one_epoch', 'validate', 'epoch_record',
+           'TrainingDiverged', 'check_finite', 'selection_rule', 'select_score', 'run_meta', 'keep_if_best',
+           'JsonlSink', 'eta', 'StdoutSink', 'WandbSink', 'wandb_run', 'make_sinks', 'plot_history', 'train', 'finish',
+           'cli', 'main']
 
 # %% ../nbs/02_train.ipynb #c90d9ae9
 TRAIN_RANGES = {  # field → (lowest, highest) accepted value; `TrainConfig.check` refuses anything outside, and NaN/inf
@@ -154,36 +155,6 @@ def prepare_data(cfg: TrainConfig, # n_val, val_seed, train_limit, val_limit, se
     tr, va = train_val_split(ds.train, cfg.n_val, cfg.val_seed)
     return ds, limit_split(tr, cfg.train_limit, cfg.seed), limit_split(va, cfg.val_limit, cfg.val_seed)
 
-# %% ../nbs/02_train.ipynb #690d632b
-@torch.no_grad()
-def predict_logits(model: nn.Module, # a REAL/FAKE classifier (NCHW float input in [0, 1])
-                   images, # uint8 [N, 32, 32, 3], numpy or tensor
-                   batch_size: int = 1024, # images per forward pass
-                   tta: bool = False, # average with the horizontally mirrored images
-                   amp: bool = True, # bfloat16 autocast when the model is on CUDA
-                  ) -> np.ndarray:
-    "Logits `float32 [N, 2]` (REAL, FAKE) for `uint8 [N, 32, 32, 3]` images (numpy or tensor)."
-    model.eval()
-    dev = next(model.parameters()).device
-    imgs = images if torch.is_tensor(images) else torch.from_numpy(np.ascontiguousarray(images))
-    if len(imgs) == 0: raise ValueError('no images to predict (empty split)')
-    out = []
-    ac = torch.autocast('cuda', torch.bfloat16) if dev.type == 'cuda' and amp else torch.autocast('cpu', enabled=False)
-    for i in range(0, len(imgs), batch_size):
-        x = imgs[i:i + batch_size].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255).contiguous(memory_format=torch.channels_last)
-        with ac:
-            y = model(x).float()
-            if tta: y = (y + model(x.flip(-1)).float()) / 2
-        out.append(y.cpu())
-    return torch.cat(out).numpy()
-
-# %% ../nbs/02_train.ipynb #04d159a2
-def accuracy(logits: np.ndarray, # [N, 2]
-             labels, # [N], 0 = REAL, 1 = FAKE
-            ) -> float:
-    "Fraction of argmax predictions equal to `labels`."
-    return float((np.asarray(logits).argmax(1) == np.asarray(labels)).mean())
-
 # %% ../nbs/02_train.ipynb #9e415c7b
 class EMA:
     "Exponential moving average of a model's parameters and buffers (BN statistics copied), updated every step."
@@ -267,11 +238,6 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, # epochs, warmu
     sched.plan = plan
     return sched
 
-# %% ../nbs/02_train.ipynb #b9de4166
-def dist_info() -> tuple[int, int, int]:
-    "`(rank, world_size, local_rank)` from torchrun's environment (0, 1, 0 when not distributed)."
-    return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
-
 # %% ../nbs/02_train.ipynb #a2babee0
 def setup_distributed(device: torch.device) -> tuple[int, int]:
     "Join the process group if launched by torchrun; returns `(rank, world_size)`."
@@ -292,15 +258,6 @@ def average_buffers(*models: nn.Module):
                 torch.distributed.all_reduce(b)
                 b.div_(world)
 
-# %% ../nbs/02_train.ipynb #23611b3b
-def pick_device(name: str = 'auto') -> torch.device:
-    "'auto' → this rank's GPU if CUDA is available, else CPU."
-    _, _, local = dist_info()
-    if name == 'auto': return torch.device(f'cuda:{local}') if torch.cuda.is_available() else torch.device('cpu')
-    d = torch.device(name)
-    if d.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device={name!r} but CUDA is not available here; use device='cpu' or 'auto'")
-    return d
-
 # %% ../nbs/02_train.ipynb #5dc2ba78
 def seed_everything(seed: int, deterministic: bool = False):
     "Seed Python, NumPy and torch; optionally force deterministic kernels."
@@ -312,16 +269,6 @@ def seed_everything(seed: int, deterministic: bool = False):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
-
-# %% ../nbs/02_train.ipynb #424eb901
-def hardware_name(device=None) -> str:
-    "The accelerator or CPU model a run used, e.g. 'NVIDIA H200' or 'AMD EPYC 9B14 (2 cores)' — never a machine path or host name."
-    device = torch.device(device or 'cpu')
-    if device.type == 'cuda': return torch.cuda.get_device_name(device)
-    name = platform.processor() or platform.machine()
-    try: name = next(line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name'))
-    except (OSError, StopIteration): pass
-    return f'{name} ({os.cpu_count()} cores)'
 
 # %% ../nbs/02_train.ipynb #8defc6b3
 def autocast_for(device: torch.device, cfg: TrainConfig, say: bool = True):
@@ -747,49 +694,6 @@ def finish(s: TrainSetup, p: Progress, sinks: list, order_head: list | None = No
         (s.run_dir / 'summary.json').write_text(json.dumps({k: v for k, v in summary.items() if k != 'order_head'}, indent=1))
         for sink in sinks: sink.close(summary)
     return {**summary, 'model': unwrap_model(s.model), 'ema': s.ema.model if s.ema else None}
-
-# %% ../nbs/02_train.ipynb #781ac950
-def parse_overrides(pairs: list | None) -> dict:
-    "`[('epochs', '3'), ('model_kwargs', '{widths: [8,8,8,8]}')]` (from `-p KEY VALUE`) → dict, values parsed as YAML (and `1e-3` as a number); `ValueError` naming a malformed one."
-    import yaml
-    out = {}
-    for k, v in pairs or []:
-        try: out[k] = yaml.safe_load(v)
-        except yaml.YAMLError as e:
-            raise ValueError(f'-p {k} {v!r}: the value is not valid YAML ({str(e).splitlines()[0]}); quote strings, e.g. -p {k} \'"{v}"\'') from None
-        if isinstance(out[k], str) and re.fullmatch(r'[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+', v.strip()): out[k] = float(v)  # YAML 1.1 reads 1e-3 as a string
-    return out
-
-# %% ../nbs/02_train.ipynb #63ba9b37
-def read_params(paths, # one params YAML file or several (later files win)
-                overrides: dict | None = None, # applied last
-               ) -> dict:
-    "Params YAML files merged in order, plus overrides; clear errors for a missing or malformed file."
-    import yaml
-    out = {}
-    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
-        p = Path(path)
-        if not p.exists(): raise FileNotFoundError(f'params file {str(p)!r} does not exist; available: {sorted(str(q) for q in Path("params").glob("*.yaml"))}')
-        try: d = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e: raise ValueError(f'params file {str(p)!r} is not valid YAML: {e}') from None
-        if not isinstance(d, dict): raise ValueError(f'params file {str(p)!r} must be a mapping of name: value')
-        out.update(d)
-    return {**out, **(overrides or {})}
-
-# %% ../nbs/02_train.ipynb #92fd0394
-def params_name(paths) -> str:
-    "The run name a params file list gives when `run_name` is not set: the files' stems joined by `+`, e.g. `cpu_robust+smoke`."
-    return '+'.join(Path(p).stem for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths))
-
-# %% ../nbs/02_train.ipynb #e82db395
-def old_option_error(argv: list[str], prog: str) -> str | None:
-    "One line for an option that was renamed (`--set KEY=VALUE` → `-p KEY VALUE`, `--out-dir` → `--runs-dir`), else None."
-    for a in argv:
-        if a == '--set' or a.startswith('--set='):
-            return f'{prog}: error: --set KEY=VALUE was replaced by -p KEY VALUE (the syntax of cifake-run and papermill), e.g. -p epochs 3'
-        if a == '--out-dir' or a.startswith('--out-dir='):
-            return f'{prog}: error: --out-dir was renamed --runs-dir (the parent folder of run folders), e.g. --runs-dir runs'
-    return None
 
 # %% ../nbs/02_train.ipynb #45a84804
 def cli(argv=None) -> dict:

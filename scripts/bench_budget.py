@@ -48,7 +48,7 @@ def score_selected(run_dir, ds, device='cpu') -> float:
     """Test accuracy (argmax; with the mirror TTA of a recipe that validates with it) of the run's selected weights: its `model.safetensors`, the epoch validation picked (as every
     run is judged), not the weights the last step left (for a constant-LR recipe those can be far from its best epoch)."""
     from cifake_nb.checkpoint import load_checkpoint
-    from cifake_nb.train import accuracy, predict_logits
+    from cifake_nb.device import accuracy, predict_logits
     model, _ = load_checkpoint(run_dir, device=device)
     tta = json.loads((Path(run_dir) / 'config.json').read_text()).get('tta', False)  # as the run validated (params/gpu.yaml: mirror TTA)
     return accuracy(predict_logits(model, ds.test.images, tta=tta), ds.test.labels)
@@ -101,7 +101,8 @@ def cpu_isa(torch) -> str:
 
 def probe_rate(ds, out: Path, sets: dict) -> float:
     "Epochs per minute of speednet training here: one 15-second budgeted run (validation on 1,000 images; never scored)."
-    from cifake_nb.train import TrainConfig, read_params, train
+    from cifake_nb.core import read_params
+    from cifake_nb.train import TrainConfig, train
     p = {**read_params(OURS_SHORT), **sets, 'time_budget_min': 0.25, 'epochs': 1000, 'val_limit': 1000, 'run_name': 'probe',
          'runs_dir': str(out / 'probe'), 'progress': False, 'progress_every_s': 0.0, 'wandb': 'disabled'}
     tb = train(TrainConfig.from_dict(p), ds)['time_budget']
@@ -180,7 +181,9 @@ def main(argv=None):
     import torch
     from cifake_nb.checkpoint import new_run_folder
     from cifake_nb.data import default_source, load_cifake, tiny_cifake
-    from cifake_nb.train import TrainConfig, hardware_name, read_params, train
+    from cifake_nb.core import read_params
+    from cifake_nb.device import hardware_name
+    from cifake_nb.train import TrainConfig, train
     if a.smoke: a.budgets, a.ours_also, a.seeds_at, a.seeds, a.unit = [0.02, 0.05], [], 0.02, 2, 'min'
     if a.unit == 's': a.budgets, a.ours_also, a.seeds_at = [b / 60 for b in a.budgets], [b / 60 for b in a.ours_also], a.seeds_at / 60
     if a.device == 'cuda' and not torch.cuda.is_available(): ap.error('--device cuda: CUDA is not available here; use --device cpu')

@@ -2,7 +2,7 @@
 """Is the drift alarm useful? False alarms on untouched CIFAKE test traffic, and how many requests each shift takes to alarm.
 
 Every request goes through the real serving path: the encoded file bytes → `Predictor.predict` (the shipped
-ONNX model) → `cifake_nb.monitor.prediction_features`, and windows are compared with the model's
+ONNX model) → `cifake_nb.features.prediction_features`, and windows are compared with the model's
 `reference_profile.json` (the validation split carved from train, as the export step writes it) by
 `cifake_nb.monitor.compare` (KS / Fisher exact per feature, Holm-corrected, alarm when an adjusted p < alpha).
 
@@ -26,7 +26,8 @@ from PIL import Image, ImageFilter
 
 from cifake_nb.data import default_source, find_source, read_parquet_rows, read_folder_rows, FAKE, REAL
 from cifake_nb.inference import Predictor, default_model_dir
-from cifake_nb.monitor import compare, load_profile, prediction_features, validation_blobs
+from cifake_nb.features import load_profile, prediction_features, validation_blobs
+from cifake_nb.monitor import compare
 
 GRID = (5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000)
 

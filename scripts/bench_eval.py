@@ -22,9 +22,10 @@ def main():
     a = ap.parse_args()
 
     import torch
-    from cifake_nb.data import default_source, load_cifake, train_val_split
+    from cifake_nb.data import default_source, load_cifake, validation_split_of
     from cifake_nb.models import create_model, count_params
-    from cifake_nb.train import load_checkpoint, predict_logits
+    from cifake_nb.checkpoint import load_checkpoint
+    from cifake_nb.device import predict_logits
     from cifake_nb.evaluate import fit_decision_rule
     from cifake_nb.metrics import evaluate_predictions
     if a.threads: torch.set_num_threads(a.threads)
@@ -40,7 +41,7 @@ def main():
 
     test = ds.test
     predict_logits(model, test.images[:a.batch_size], a.batch_size)  # warm-up
-    _, val = train_val_split(ds.train, 10_000, 0)
+    val = validation_split_of(ds, None)  # the default run's split: n_val 10,000, val_seed 0
     t = time.perf_counter()
     lv = predict_logits(model, val.images, a.batch_size)
     T, thr = fit_decision_rule(lv, val.labels)

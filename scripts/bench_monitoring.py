@@ -14,9 +14,11 @@ from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import pyarrow.parquet as pq
 
-from cifake_nb.app import DemoService, PredictionLog
+from cifake_nb.app import DemoService
+from cifake_nb.predlog import PredictionLog
 from cifake_nb.inference import Predictor
-from cifake_nb.monitor import DemoMetrics, DriftMonitor
+from cifake_nb.monitor import DriftMonitor
+from cifake_nb.telemetry import DemoMetrics
 
 TEST = Path(__file__).resolve().parents[2] / 'shared' / 'cifake' / 'data' / 'test-00000-of-00001.parquet'
 

@@ -31,7 +31,7 @@ def main():
     ds = load_cifake(a.source or default_source(), progress=False)
     idx = stratified_sample(ds.test.labels, a.n, a.seed)
     if a.checkpoint:
-        from cifake_nb.train import load_checkpoint
+        from cifake_nb.checkpoint import load_checkpoint
         m, meta = load_checkpoint(a.checkpoint)
         if a.fit_on_val:
             from cifake_nb.evaluate import EvalConfig, load_for_evaluation, rule_on_validation

@@ -62,11 +62,10 @@ def int8_folder(pred, val_images: np.ndarray, out) -> Path:
     """A copy of `pred`'s model folder with a static int8 sibling `int8/` (QDQ, per channel), calibrated on `val_images`
     (validation images: carved from train, never the test split), as `cifake-export --quantize` writes it; its path."""
     import shutil
-    from cifake_nb.export import _export_int8
+    from cifake_nb.export import quantize_folder
     out = Path(out)
     shutil.copytree(pred.model_dir, out, dirs_exist_ok=True)
-    info = json.loads((out / 'model.json').read_text())
-    _export_int8(out, info, val_images, 0, None)
+    quantize_folder(out, val_images, reference_images=0)
     return out / 'int8'
 
 
@@ -93,7 +92,7 @@ def main():
     bs = a.batch_size or inspect.signature(Predictor.predict_arrays).parameters['batch_size'].default
     pred.predict(np.zeros((32, 32, 3), np.uint8))
     serving_mb = rss_mb('VmHWM')  # peak so far: interpreter + onnxruntime + model + one prediction, before any dataset is loaded
-    from cifake_nb.data import load_cifake, default_source, train_val_split
+    from cifake_nb.data import load_cifake, default_source, validation_split_of
     ds = load_cifake(a.source or default_source(), progress=False)
     imgs, labels = ds.test.images, ds.test.labels
     data_mb = sum(s.images.nbytes for s in ds.splits.values()) / 2**20
@@ -109,8 +108,7 @@ def main():
         models['int8'] = Predictor(sibling)  # the folder's own int8 model (scripts/ship_int8.py), as `cifake-demo` serves it (by default on a CPU with VNNI)
         print(f'int8: the model folder\'s int8 sibling {models["int8"].version} ({models["int8"].info["quantization"].get("settings", "static")})')
     if a.int8:
-        cfg = pred.info.get('config') or {}
-        _, val = train_val_split(ds.train, int(cfg.get('n_val', 10_000)), int(cfg.get('val_seed', 0)))
+        val = validation_split_of(ds, pred.info.get('config'))
         calib = val.images[np.random.default_rng(0).choice(len(val), min(a.int8, len(val)), replace=False)]
         t = time.perf_counter()
         models['int8'] = Predictor(int8_folder(pred, calib, tmp.name))

@@ -12,14 +12,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('params')
     ap.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'))
-    ap.add_argument('--out-dir', default='runs')
+    ap.add_argument('--runs-dir', default='runs')
     a = ap.parse_args()
     import torch
-    from cifake_nb.runs import run_train, _overrides
-    from cifake_nb.train import load_checkpoint, predict_logits, accuracy
+    from cifake_nb.checkpoint import load_checkpoint
+    from cifake_nb.core import parse_overrides
+    from cifake_nb.device import accuracy, predict_logits
+    from cifake_nb.runs import run_train
     from cifake_nb.data import load_cifake, default_source
     t0 = time.perf_counter()
-    run = run_train(a.params, _overrides(a.p), a.out_dir)
+    run = run_train(a.params, parse_overrides(a.p), a.runs_dir)
     wall = time.perf_counter() - t0
     peak_kernel_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     summ = json.loads((run / 'summary.json').read_text())

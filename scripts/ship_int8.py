@@ -44,15 +44,15 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     import numpy as np
     from cifake_nb.core import ModelInfo
-    from cifake_nb.data import load_cifake, default_source, train_val_split
+    from cifake_nb.data import load_cifake, default_source, validation_split_of
     from cifake_nb.export import ExportError, quantize_folder
     from cifake_nb.postproc import stratified_sample
     folder = Path(a.model)
     if not (folder / 'model.json').exists(): ap.exit(1, f'ship_int8: error: {folder} has no model.json: pass an exported model folder\n')
-    cfg = ModelInfo.from_json(folder / 'model.json').config or {}
+    cfg = ModelInfo.from_json(folder / 'model.json').config
     source = a.source or default_source()
     ds = load_cifake(source, progress=False)
-    _, val = train_val_split(ds.train, int(cfg.get('n_val', 10_000)), int(cfg.get('val_seed', 0)))
+    val = validation_split_of(ds, cfg)
     calib = val.images[np.random.default_rng(0).choice(len(val), min(a.calibration, len(val)), replace=False)]
     rob = None
     if a.robustness_images:

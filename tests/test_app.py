@@ -18,7 +18,8 @@ from PIL import Image
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from cifake_nb.app import PredictionLog, build_demo, create_app, served_model_dir
+from cifake_nb.app import build_demo, create_app, served_model_dir
+from cifake_nb.predlog import PredictionLog
 from cifake_nb.inference import Predictor, default_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from cifake_nb.monitor import predict_with_features, write_feature_log
+from cifake_nb.features import predict_with_features
+from cifake_nb.predlog import write_feature_log
 
 ROOT = Path(__file__).resolve().parents[1]
 MON = ROOT / 'monitoring'
@@ -167,7 +168,7 @@ def test_default_reference_follows_the_model_that_answered(traffic, tmp_path, in
 
 def test_shipped_model_has_a_reference_profile():
     from cifake_nb.inference import Predictor
-    from cifake_nb.monitor import load_profile
+    from cifake_nb.features import load_profile
     p = Predictor()
     prof = load_profile(p.model_dir)
     assert prof['model_version'] == p.version and prof['n'] == 5000 and prof['data']['split'] == 'val'

@@ -16,7 +16,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from cifake_nb.app import REFUSAL
+from cifake_nb.guard import REFUSAL
 
 MAX_FILE_MB = 20  # the demo's default
 

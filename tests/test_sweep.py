@@ -1,6 +1,6 @@
 """`cifake-run sweep` from the command line on a tiny image folder (no real data needed): trials are recorded runs, a
 second call continues the study, a bad search space is one clear line; then nbs/sweep_report.ipynb through papermill
-on that study (the library itself is tested in nbs/02b_sweep.ipynb)."""
+on that study (the library itself is tested in nbs/11_sweep.ipynb)."""
 import json
 from pathlib import Path
 import pytest
