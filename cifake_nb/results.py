@@ -7,9 +7,9 @@ __all__ = ['FIGURES', 'KEY_METRICS', 'SHIPPED', 'REFERENCES', 'PRECISION', 'BUDG
            'SIDEBAR_HEADER', 'README_START', 'README_END', 'SITE', 'SeedResult', 'RecipeRecord', 'show', 'RunRecord',
            'run_record_path', 'ShippedRecord', 'Reference', 'References', 'BudgetRecord', 'PrecisionRecord',
            'SweepRecord', 'ResultsStore', 'shipped_accuracy', 'headline_table', 'recipe_table', 'seed_table',
-           'shipped_section', 'recipes_section', 'results_page', 'budget_recipes', 'benchmarks_page', 'sidebar_results',
-           'pages_of_run', 'recipe_records', 'render_sidebar', 'sidebar_text', 'readme_results', 'readme_text',
-           'page_texts', 'stale_pages', 'write_pages']
+           'shipped_section', 'other_runs_section', 'recipes_section', 'results_page', 'budget_recipes',
+           'benchmarks_page', 'sidebar_results', 'pages_of_run', 'recipe_records', 'render_sidebar', 'sidebar_text',
+           'readme_results', 'readme_text', 'page_texts', 'stale_pages', 'write_pages']
 
 # %% ../nbs/10b_results.ipynb #c50c037c
 import json
@@ -389,6 +389,18 @@ def shipped_section(store: ResultsStore) -> list[str]:
                 '(red: evidence for FAKE, blue: for REAL).', '', *cam]
     return out
 
+def other_runs_section(store: ResultsStore) -> list[str]:
+    "Published evaluations that are neither the shipped model's nor a recipe seed's: one row each, with their records."
+    seen = {s.eval_page for r in store.recipes.values() for s in r.seeds} | ({store.shipped.evaluation} if store.shipped else set())
+    runs = [r for r in store.runs.values() if r.name not in seen and r.eval_page not in seen]
+    if not runs: return []
+    out = ['## Other evaluated runs', '', '| run | test accuracy | ROC AUC | record |', '|---|---|---|---|']
+    for r in runs:
+        acc = shipped_accuracy(r) if r.test_accuracy_ci95 else pm(r.test_accuracy, r.test_accuracy_std)
+        out.append(f"| `{r.name}`: `{r.model}`, {_seeds_text(r.seeds)} | {acc} | {show(r.test_roc_auc, 4)} | "
+                   + ' · '.join([f'[training]({Path(p).name})' for p in r.train_pages] + [f'[evaluation]({Path(r.eval_page).name})']) + ' |')
+    return out + ['']
+
 def recipes_section(store: ResultsStore) -> list[str]:
     "The Results page's recipes: the comparison over seeds, the trade-off plot, then each recipe's seeds."
     if not store.recipes: return []
@@ -409,15 +421,15 @@ def results_page(store: ResultsStore) -> str:
     out = ['---', 'title: "Results"',
            'description: "How well the shipped model tells CIFAKE\'s real photos from generated images, how each training recipe does over its seeds, and the runs behind every number."',
            '---', '', '<!-- Written by cifake_nb.results.results_page from the records in this folder: edit those (or the code), not this file. -->', '']
-    if store.shipped is None and not store.recipes:
-        return '\n'.join(out + ['**No published run yet.** Train and evaluate (`make main`), then publish the two run folders with',
-                                '`python scripts/publish_results.py --train runs/<run> --eval runs/<eval> --ship`.', ''])
-    out += ['Every number here is a run of this project\'s code on the CIFAKE **test split** (FAKE = positive class), unless it says validation: '
+    if store.shipped is None and not store.recipes and not store.runs:
+        out += ['**No published run yet.** Train and evaluate (`make main`), then publish the two run folders with',
+                '`python scripts/publish_results.py --train runs/<run> --eval runs/<eval> --ship`.', '']
+    else: out += ['Every number here is a run of this project\'s code on the CIFAKE **test split** (FAKE = positive class), unless it says validation: '
             'models, temperatures and decision thresholds were chosen on a validation split carved from train. The numbers come from the '
             'records in `nbs/results/` (`shipped.json`, `recipe_*.json`, `evaluate_*.json`), written from the runs\' own `metrics.json`; the home page, '
             'the README and the model card quote the same records, rounded the same way (half up on the stored value: 97.675% → 97.68%).', '',
             '## Headline', '', headline_table(store, lambda p: Path(p).name), '']
-    out += shipped_section(store) + recipes_section(store)
+    out += shipped_section(store) + recipes_section(store) + other_runs_section(store)
     more = []
     if store.budgets or store.precision: more.append('Accuracy per training budget and training speed by precision: [Benchmarks](../benchmarks.qmd).')
     more += [f'Hyper-parameter study `{s.study}`: [{len(s.trials)} trials](sweep_{n}.ipynb).' for n, s in store.sweeps.items()]
@@ -500,6 +512,8 @@ def sidebar_results(store: ResultsStore) -> list:
         entries.sort(key=lambda e: (int(e[1].split()[1].rstrip(':')), e[1].endswith('evaluation')))
         groups.append((f'{name.capitalize()} recipe', pages(entries)))
     groups.append(('Shipped model', shipped))
+    groups.append(('Other runs', pages([(p, f'{r.name}: training') for r in store.runs.values() for p in r.train_pages]
+                                       + [(r.eval_page, f'{r.name}: evaluation') for r in store.runs.values()])))
     groups.append(('Budgets', pages([('benchmarks.qmd', 'Benchmarks')]) if store.budgets or store.precision else []))
     groups.append(('Sweeps', pages([(f'results/sweep_{n}.ipynb', n) for n in store.sweeps])))
     return items + [{'section': title, 'contents': c} for title, c in groups if c]
@@ -577,7 +591,7 @@ README_START, README_END = '<!-- results: written by cifake_nb.results.write_pag
 SITE = 'https://cifake-nb.github.io/cifake_nb/'
 
 def readme_results(store: ResultsStore) -> str:
-    "The README's results block: the headline table, linked to the site's pages."
+    "The README's results block: the headline table and the recipes side by side, linked to the site's pages."
     site = lambda p: SITE + str(Path(p).with_suffix('.html'))
     run = store.shipped_run
     lines = [README_START, '', headline_table(store, site), '']
@@ -585,6 +599,9 @@ def readme_results(store: ResultsStore) -> str:
         lines += [f"Test split of CIFAKE ({run.n_test:,} images, FAKE = positive), used once for this report: models, temperatures and thresholds "
                   'were chosen on a validation split carved from train. Recipes: mean ± std over their seeds, each seed through the served `Predictor`. '
                   f"Every figure, the recipes seed by seed and the runs behind them: [Results]({site('results/index.qmd')}).", '']
+    if store.recipes:
+        lines += ['What survives the edits an upload goes through, recipe against recipe (mean ± std over seeds; a figure measured on fewer '
+                  'seeds names them):', '', recipe_table(store), '']
     return '\n'.join(lines + [README_END])
 
 def readme_text(readme: str, store: ResultsStore) -> str:
