@@ -468,7 +468,7 @@ def benchmarks_page(store: ResultsStore) -> str | None:
                 '(argmax, no fitted threshold). `seed_cnn` is the CNN of the design this project rebuilds, with its own recipe '
                 '(Adam, lr 1e-3, batch 32, no augmentation). Recipes, as the rows record them: ' + budget_recipes(b.rows) + '.', '',
                 b.table.split('\n', 2)[2].strip(), '', *([b.note, ''] if b.note else []),
-                f"![Test accuracy against training {unit}, one line per model]({Path(b.figure).relative_to('results').as_posix() if False else b.figure})"
+                f"![Test accuracy against training {unit}, one line per model]({b.figure})"
                 f"{{fig-alt=\"Test accuracy against training {unit}, one line per model\"}}", '',
                 'Made by ' + '; '.join(f"`{x['command']}` ({x['rows']} runs" + (f", {x['rows_used']} shown, the others redone by a later command" if x.get('rows_used', x['rows']) < x['rows'] else '')
                                  + f", {x.get('code_version') or 'code version not recorded'})" for x in b.sources)
