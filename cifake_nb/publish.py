@@ -371,10 +371,10 @@ def refresh(root='.') -> ResultsStore:
     return ResultsStore.load(res)
 
 # %% ../nbs/10c_publish.ipynb #5380a49f
-def _bench_budget(root: Path):
-    "scripts/bench_budget.py as a module (its table and plot)."
+def _bench_budget():
+    "scripts/bench_budget.py of this project's checkout (beside the `cifake_nb` package) as a module: its table and plot."
     import importlib.util
-    spec = importlib.util.spec_from_file_location('bench_budget', Path(root) / 'scripts' / 'bench_budget.py')
+    spec = importlib.util.spec_from_file_location('bench_budget', Path(__file__).absolute().parents[1] / 'scripts' / 'bench_budget.py')
     bb = importlib.util.module_from_spec(spec); spec.loader.exec_module(bb)
     return bb
 
@@ -421,7 +421,7 @@ def publish_budget(dirs: list, # scripts/bench_budget.py output folders
     for x in sources: x['rows_used'] = sum(r['source'] == x['folder'] for r in rows.values())
     res = root / RESULTS
     (res / FIGURES).mkdir(parents=True, exist_ok=True)
-    bb = _bench_budget(root)
+    bb = _bench_budget()
     order = list(dict.fromkeys(r['model'] for r in rows.values()))
     merged = sorted(rows.values(), key=lambda x: (order.index(x['model']), x['budget_min'], x['seed']))
     fig = res / FIGURES / figname

@@ -22,13 +22,13 @@ def round_half_up(x, # a number, or a number's decimal text (e.g. a table cell)
 def rounded(x, # the value as stored (a float or int)
             nd: int, # decimals kept
            ) -> str:
-    "The project's one rounding rule: the stored value, rounded half up to `nd` decimals (0.97675 → '0.9768')."
+    "The project's one rounding rule: the stored value, rounded half up to `nd` decimals (`0.97675` → `'0.9768'`)."
     return str(round_half_up(x, nd))
 
 def pct(x, # a fraction, e.g. an accuracy of 0.97675
         nd: int = 2, # decimals of the percentage
        ) -> str:
-    "A fraction as a percentage under the same rule: 0.97675 → '97.68%' (`f'{x:.2%}'` would say 97.67%)."
+    "A fraction as a percentage under the same rule: `0.97675` → `'97.68%'` (`f'{x:.2%}'` would say 97.67%)."
     return str((Decimal(repr(float(x))) * 100).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)) + '%'
 
 # %% ../nbs/00c_report.ipynb #fc6fd292

@@ -184,7 +184,8 @@ def test_subset_allowed_on_request_and_cli_errors(project, capsys):
     m = json.loads((ev / 'metrics.json').read_text())
     (ev / 'metrics.json').write_text(json.dumps({**m, 'data': {'n_test': 2000, 'n_test_total': 20000}}))
     assert pr.publish([tr], ev, root=root, allow_subset=True)['n_test'] == 2000
-    with pytest.raises(SystemExit) as e: pr.main(['--train', str(root / 'runs' / 'nope'), '--eval', str(ev)])
+    import publish_results as cli   # scripts/publish_results.py: the command line
+    with pytest.raises(SystemExit) as e: cli.main(['--train', str(root / 'runs' / 'nope'), '--eval', str(ev)])
     assert e.value.code == 2 and 'does not exist' in capsys.readouterr().err
 
 
