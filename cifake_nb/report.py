@@ -25,7 +25,7 @@ def rounded(x, # the value as stored (a float or int)
     "The project's one rounding rule: the stored value, rounded half up to `nd` decimals (`0.97675` → `'0.9768'`)."
     return str(round_half_up(x, nd))
 
-def pct(x, # a fraction, e.g. an accuracy of 0.97675
+def pct(x, # a fraction, e.g. an accuracy of 0.9755
         nd: int = 2, # decimals of the percentage
        ) -> str:
     "A fraction as a percentage under the same rule: `0.97675` → `'97.68%'` (`f'{x:.2%}'` would say 97.67%)."
