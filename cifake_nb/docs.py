@@ -8,8 +8,9 @@ __all__ = ['HTML_TAGS', 'clean_signature', 'clean_signatures', 'table_number', '
 
 # %% ../nbs/10_docs.ipynb #679ce724
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
+
+from .report import round_half_up
 
 # %% ../nbs/10_docs.ipynb #3a245b3b
 _SIG_BLOCK = re.compile(r'(```python\n)(.*?)(```)', re.DOTALL)
@@ -69,13 +70,13 @@ class _Table(HTMLParser):
 _LONG_NUMBER = re.compile(r'(-?)(\d+)\.(\d{5,})((?:e[+-]?\d+)?)')
 
 def table_number(s: str) -> str:
-    "A table cell's text; a number with more than 4 decimals (pandas shows 6) rounded half up to 4, after a small number's leading zeros."
+    "A table cell's text; a number with more than 4 decimals (pandas shows 6) rounded half up to 4 (`cifake_nb.report`'s rule), after a small number's leading zeros."
     m = _LONG_NUMBER.fullmatch(s.strip())
     if not m: return s
     sign, whole, frac, exp = m.groups()
     keep = 4 + (len(frac) - len(frac.lstrip('0')) if not whole.strip('0') and not exp else 0)
     if len(frac) <= keep: return s
-    return f"{sign}{Decimal(f'{whole}.{frac}').quantize(Decimal(1).scaleb(-keep), ROUND_HALF_UP)}{exp}"
+    return f"{sign}{round_half_up(f'{whole}.{frac}', keep)}{exp}"
 
 # %% ../nbs/10_docs.ipynb #058bea5a
 def html_table_markdown(html: str) -> str | None:

@@ -22,7 +22,7 @@ Then it checks _proc/ for what would make `quarto render` fail or the site mis-r
   and links to an anchor the target page will not have (a backticked `Name.method` that nbdev turned into a
   link needs a `show_doc` entry on that page);
 * stored outputs that embed a localhost iframe (a `launch()` output: a blank box on the site), show a machine
-  path (/work/, /root/, /home/, /tmp/), W&B chatter ("wandb:") or a `+dirty` version;
+  path (cifake_nb.report.MACHINE_PATH), W&B chatter ("wandb:") or a `+dirty` version;
 * that the configuration arrived (nbs/_quarto.yml is a symlink to ../_quarto.yml), every sidebar page has a
   title, the home page's results table and the model card page got their outputs, results pages kept their
   figures, and README.md was not touched (nbdev_readme is never run).
@@ -234,11 +234,9 @@ def page_links(path: Path) -> list[tuple[str, str, str]]:
 
 # ---------------------------------------------------------------- stored outputs
 
-_ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+# The page-text patterns are the ones a results page is tidied with (cifake_nb.report), so the check and the tidying agree.
+from cifake_nb.report import ANSI as _ANSI, DIRTY as _DIRTY, MACHINE_PATH, WANDB_LINE as _WANDB  # noqa: E402
 _LOCAL_IFRAME = re.compile(r'<iframe\b[^>]*\bsrc\s*=\s*["\']?(https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0)[^"\'\s>]*)', re.IGNORECASE)
-MACHINE_PATH = re.compile(r'(?<![\w.~/:@-])/(?:work|root|home|tmp)/[^\s\'"<>)\]|,;`]*')
-_WANDB = re.compile(r'^\s*wandb:', re.MULTILINE)
-_DIRTY = re.compile(r'\b[0-9a-f]{7,40}\+dirty\b')  # a version string (git describe style), not prose about one
 
 
 def output_texts(o: dict) -> list[str]:
@@ -474,9 +472,12 @@ def check(root: Path) -> list[str]:
     idx = cache / 'index.ipynb'
     if idx.exists():
         md = ''.join(''.join(o['data']['text/markdown']) for o in outputs_of(json.loads(idx.read_text()), 'text/markdown'))
-        if '| Model | Test accuracy |' not in md: bad.append('index.ipynb: the results table was not rendered (its #| exec_doc cell did not run)')
-        if (nbs / 'results' / 'headline.json').exists() == ('No published run yet' in md):
-            bad.append('index.ipynb: the results table disagrees with nbs/results/headline.json (present ⇔ rows of ours)')
+        if '| model | test accuracy |' not in md: bad.append('index.ipynb: the results table was not rendered (its #| exec_doc cell did not run)')
+        if (nbs / 'results' / 'shipped.json').exists() == ('No published run yet' in md):
+            bad.append('index.ipynb: the results table disagrees with nbs/results/shipped.json (present ⇔ rows of ours)')
+    from cifake_nb.results import stale_pages
+    bad += [f'{p} does not say what the results store (nbs/results/*.json) says: run `python scripts/publish_results.py --refresh`'
+            for p in stale_pages(nbs.parent)]
     card = cache / 'model_cards' / 'default.ipynb'
     if card.exists() and not outputs_of(json.loads(card.read_text()), 'text/markdown'): bad.append('model_cards/default.ipynb: the card was not rendered')
     for p in sorted((cache / 'results').glob('*.ipynb')):

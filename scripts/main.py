@@ -10,8 +10,7 @@
 5. exports it to ONNX (`<run>/export/`) with the decision rule read from that report by the checkpoint's
    SHA-256 (`export_checkpoint(..., report=...)`: no number is copied), ready for the demo:
    `cifake-demo --model-dir <run>/export`.
-On a 2-core CPU with params/cpu.yaml this takes about 35-45 minutes; with params/smoke.yaml and
-params/eval_smoke.yaml a few minutes.
+How long it takes, measured, with the machine and the commit: README.md, "How long" (the one place it is written).
 """
 import argparse, sys, time
 

@@ -9,25 +9,33 @@ the shipped model survives, in numbers, into its model.json and model card.
 1. checks that the code is committed (as publish_results.py does: the pages must name the code that made them) and
    that the notebook `<out_dir>/evaluate_recipes.ipynb` finished;
 2. writes nbs/results/evaluate_clean_vs_robust.ipynb (the executed notebook, tidied like every results page:
-   `publish_results.tidy_page`) and nbs/results/recipes.json (the run's summary.json with portable paths), which the
-   home page, the README check and the model card read;
+   `cifake_nb.publish.tidy_page`), nbs/results/recipes.json beside it (the run's summary.json with portable paths: its
+   evidence) and one record per recipe, nbs/results/recipe_<recipe>.json (`cifake_nb.results.recipe_records`: each seed's
+   figures and pages, mean ± std over the seeds), from which the Results page, the home page and the README are written;
 3. when the shipped model (cifake_nb/assets/default/) is the checkpoint the comparison's rule ships, writes its
    `robustness` (each mild edit, the means, what it survives at >= 96.5% and what not, the other recipe's means) and
-   `ship_rule` into its model.json and rewrites its MODEL_CARD.md; otherwise it says which run to ship
+   `ship_rule` into its model.json, rewrites its MODEL_CARD.md and the rule in nbs/results/shipped.json; otherwise it says which run to ship
    (`publish_results.py --ship`) and leaves the shipped model alone.
 
 Numbers are copied from summary.json, never recomputed.
 """
-import argparse, json, math, shutil, sys
+import argparse, json, math, shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'scripts'))
-import publish_results as pr  # noqa: E402  (scripts/, not a package)
-from cifake_nb.postproc import survival  # noqa: E402  (issue 10's survives/fails lists, shared with the int8 card)
-from cifake_nb.recipes import SHIP_RULE  # noqa: E402  (issue 27's rule, stated in the library before the runs)
+from cifake_nb import publish as pr
+from cifake_nb.core import ModelInfo
+from cifake_nb.postproc import survival  # issue 10's survives/fails lists, shared with the int8 card
+from cifake_nb.recipes import SHIP_RULE  # issue 27's rule, stated in the library before the runs
+from cifake_nb.report import page_text, pct
+from cifake_nb.results import SHIPPED, ShippedRecord, recipe_records, write_pages
+
+ROOT = Path(__file__).absolute().parent.parent   # absolute, not resolved: a runs/ symbolic link stays runs/
 
 PAGE = 'evaluate_clean_vs_robust.ipynb'
+RUN_OF_VERSION = {'speednet-089f4a0c6e38': 'runs/cpu_s0-20261201-235703'}  # a seed assessed as a served folder (by its version) → the run it was exported from
+ABOUT = {'clean': 'speednet, 90,000 training images, 16 epochs, no degradation; its epoch picked on clean validation.',
+         'robust': 'the clean recipe trained on randomly degraded images (resampling, larger uploads, crops, blur, sharpening, colour, noise, '
+                   're-JPEG), its epoch picked on clean and degraded validation.'}
 SUMMARY = 'recipes.json'
 TITLE = 'Recipes compared, and the ship rule'
 DESCRIPTION = 'Every seed of each recipe through the Predictor: served accuracy on validation (the ship rule), clean test split, mild and untrained edits, CIFAR-10-C'
@@ -41,7 +49,7 @@ def portable_summary(summary: dict) -> dict:
     def fix(x):
         if isinstance(x, dict): return {k: fix(v) for k, v in x.items()}
         if isinstance(x, list): return [fix(v) for v in x]
-        if isinstance(x, str): return pr.page_text(x)
+        if isinstance(x, str): return page_text(x)
         return _finite(x)
     return {**fix(summary), 'page': f'results/{PAGE}'}
 
@@ -50,7 +58,7 @@ def ship_rule_text(summary: dict) -> str:
     "The shipping rule (`cifake_nb.recipes.SHIP_RULE`) and what it measured, for the model card."
     cands = [p for p in summary['per_run'] if p.get('served_val') is not None]
     ship = summary['ship']
-    measured = '; '.join(f"{p['recipe']} seed {p['seed']}: served {100 * p['served_val']:.2f}%, clean {100 * p['clean_val']:.2f}%" for p in cands)
+    measured = '; '.join(f"{p['recipe']} seed {p['seed']}: served {pct(p['served_val'])}, clean {pct(p['clean_val'])}" for p in cands)
     return f"{SHIP_RULE} Measured on validation: {measured}. So the {ship['recipe']} recipe ships, seed {ship['seed']}."
 
 
@@ -70,14 +78,14 @@ def shipped_is(run: dict, out_dir: Path, info) -> bool:
     exports = [out_dir / 'export' / Path(run['run']).name] + ([Path(run['export'])] if run.get('export') else [])
     for exp in (e / 'model.json' for e in exports):
         if exp.is_file():
-            j = json.loads(exp.read_text())
-            return bool(j.get('checkpoint_sha256')) and j.get('checkpoint_sha256') == info.checkpoint_sha256 or j.get('onnx_sha256') == info.onnx_sha256
+            j = ModelInfo.from_json(exp)
+            return bool(j.checkpoint_sha256) and j.checkpoint_sha256 == info.checkpoint_sha256 or j.onnx_sha256 == info.onnx_sha256
     return Path(run['run']).name in Path(info.exported_from).parts
 
 
 def publish(out_dir, root: Path = ROOT) -> dict:
     "Write the comparison page, recipes.json and (when it is the shipped model) its robustness; returns what was done."
-    root, out_dir = Path(root).resolve(), Path(out_dir)
+    root, out_dir = Path(root).absolute(), Path(out_dir)
     pr.check_committed(root)
     summ_p, nb_p = out_dir / 'summary.json', out_dir / 'evaluate_recipes.ipynb'
     if not summ_p.is_file(): raise pr.PublishError(f'{summ_p} is missing: run nbs/evaluate_recipes.ipynb with out_dir={out_dir} first')
@@ -88,12 +96,11 @@ def publish(out_dir, root: Path = ROOT) -> dict:
     write_nb(nb, res / PAGE)
     pub = portable_summary(summary)
     (res / SUMMARY).write_text(json.dumps(pub, indent=1, ensure_ascii=False) + '\n')
-    pr.update_sidebar(root / pr.SIDEBAR, res)
+    runs = {p['run']: RUN_OF_VERSION[p['version']] for p in pub['per_run'] if p.get('version') in RUN_OF_VERSION}
+    for name, rec in recipe_records(pub, res, runs, ABOUT).items(): rec.to_json(res / f'recipe_{name}.json')
     if (out_dir / 'tradeoff.png').is_file():  # the trade-off plot on the Results page
         (res / pr.FIGURES).mkdir(exist_ok=True)
         shutil.copyfile(out_dir / 'tradeoff.png', res / pr.FIGURES / 'tradeoff.png')
-    pr._rewrite_page(root)
-    from cifake_nb.core import ModelInfo
     from cifake_nb.export import model_card
     model = root / 'cifake_nb' / 'assets' / 'default'
     info = ModelInfo.from_json(model / 'model.json')
@@ -103,7 +110,12 @@ def publish(out_dir, root: Path = ROOT) -> dict:
         info.robustness, info.ship_rule = robustness_of(pub, run), ship_rule_text(pub)
         info.to_json(model / 'model.json')
         (model / 'MODEL_CARD.md').write_text(model_card(info.to_dict()))
+        if (res / SHIPPED).is_file():
+            sh = ShippedRecord.from_json(res / SHIPPED)
+            sh.rule, sh.version = info.ship_rule, info.version
+            sh.to_json(res / SHIPPED)
         done['shipped_updated'] = True
+    write_pages(root)
     return done
 
 

@@ -18,7 +18,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
 sys.path.insert(0, str(ROOT / 'scripts'))
-import check_docs, publish_results  # noqa: E402  (scripts/, not a package)
+import check_docs  # noqa: E402  (scripts/, not a package)
+from cifake_nb import publish as publish_results  # noqa: E402  (scripts/publish_results.py is its command line)
+from cifake_nb import report, results  # noqa: E402
 
 SETTINGS = configparser.ConfigParser(delimiters=['='])
 SETTINGS.read(ROOT / 'settings.ini')
@@ -99,21 +101,24 @@ def test_api_section_is_the_numbered_notebooks():
 
 def test_results_section_matches_published_notebooks():
     res = next(s for s in SIDEBAR['website']['sidebar']['contents'] if isinstance(s, dict) and s.get('section') == 'Results')
-    assert res['contents'] == publish_results.results_entries(NBS / 'results'), \
-        'the Results section of nbs/sidebar.yml is out of date: run scripts/publish_results.py (it rebuilds it)'
-    assert (NBS / 'sidebar.yml').read_text() == publish_results.render_sidebar(SIDEBAR), \
+    assert res['contents'] == results.sidebar_results(results.ResultsStore.load(NBS / 'results')), \
+        'the Results section of nbs/sidebar.yml is out of date: run scripts/publish_results.py --refresh (it rebuilds it)'
+    assert (NBS / 'sidebar.yml').read_text() == results.render_sidebar(SIDEBAR), \
         'nbs/sidebar.yml is not in the form scripts/publish_results.py writes (its header, block YAML): re-render it'
 
 
-def test_headline_json_points_at_existing_pages():
-    p = NBS / 'results' / 'headline.json'
-    if not p.exists(): pytest.skip('no published run yet (nbs/results/headline.json): the home page says so')
-    d = json.loads(p.read_text())
-    assert d['runs'], 'headline.json with no runs'
-    for name, r in d['runs'].items():
-        assert r['name'] == name and 0 < r['test_accuracy'] <= 1 and r['n_test'] > 0, r
-        for page in r['train_pages'] + [r['eval_page']]: assert (NBS / page).exists(), f'{name}: {page} is missing'
-    assert sum(bool(r.get('shipped')) for r in d['runs'].values()) <= 1
+def test_the_results_store_points_at_existing_pages():
+    store = results.ResultsStore.load(NBS / 'results')   # every record through its schema
+    if store.shipped is None: pytest.skip('no published run yet (nbs/results/shipped.json): the home page says so')
+    for name, r in store.runs.items():
+        assert r.name == name and 0 < r.test_accuracy <= 1 and r.n_test > 0, r
+        for page in r.train_pages + [r.eval_page, *r.figures.values()]: assert (NBS / page).exists(), f'{name}: {page} is missing'
+    for rec in store.recipes.values():
+        for s in rec.seeds:
+            for page in s.train_pages + ([s.eval_page] if s.eval_page else []): assert (NBS / page).exists(), f'{rec.recipe} seed {s.seed}: {page} is missing'
+    used = {Path(f).name for r in store.runs.values() for f in r.figures.values()} | {Path(b.figure).name for b in store.budgets.values()} | {'tradeoff.png'}
+    assert sorted(p.name for p in (NBS / 'results' / 'figures').glob('*.png') if p.name not in used) == [], 'figures no record names'
+    assert store.problems() == []
 
 
 # ---------------------------------------------------------------- notebook contents
@@ -247,13 +252,13 @@ def _markdown_outputs(nb) -> str:
 def test_home_page_renders_the_results_table():
     nb = _process(NBS / 'index.ipynb')
     md = _markdown_outputs(nb)
-    assert '| Model | Test accuracy |' in md and '92.98%' in md and 'Bird & Lotfi' in md
-    published = (NBS / 'results' / 'headline.json').exists()
+    assert '| model | test accuracy |' in md and '92.98%' in md and 'Bird & Lotfi' in md
+    published = (NBS / 'results' / 'shipped.json').exists()
     assert ('No published run yet' in md) != published and ('**ours' in md) == published
     assert 'make main' in src(nb.cells[-1]) or any('make main' in src(c) for c in nb.cells)
     fm = yaml.safe_load(src(nb.cells[0]).strip().strip('-'))
     assert fm['title'] == 'cifake_nb'
-    assert not any('def headline_markdown' in src(c) for c in nb.cells), 'the helper cells must be hidden on the page'
+    assert not any('def results_markdown' in src(c) for c in nb.cells), 'the helper cells must be hidden on the page'
     shown = [c for c in nb.cells if c.cell_type == 'code']
     assert shown and all('#| echo: false' in src(c) for c in shown), 'code on the home page must be hidden (echo: false)'
 
@@ -267,8 +272,13 @@ def test_model_card_page_renders():
 
 # ---------------------------------------------------------------- one source for every number
 
-HEADLINE = NBS / 'results' / 'headline.json'
-RECIPES = NBS / 'results' / 'recipes.json'  # the clean-vs-robust comparison (nbs/evaluate_recipes.ipynb): published results too
+def _store_numbers() -> dict:
+    "The results store as one dict of numbers: each run's record, each recipe seed's figures and each recipe's mean ± std, the references."
+    st = results.ResultsStore.load(NBS / 'results')
+    runs = {n: r.to_dict() for n, r in st.runs.items()}
+    for name, rec in st.recipes.items():
+        runs[f'_recipe_{name}'] = {'summary': {k: v[:2] for k, v in rec.summary.items()}, 'per_seed': [s.to_dict() for s in rec.seeds]}
+    return {'runs': runs, 'published': [r.to_dict() for r in st.references]}
 _PCT = re.compile(r'(?<![\d.≥≤<>~])(?<![≥≤<>~] )(\d{1,3}\.\d{1,2})%')           # 97.68%  (targets like "≥ 96.0%" are not claims)
 _CI = re.compile(r'\[(\d{1,3}\.\d{1,2})%?, (\d{1,3}\.\d{1,2})%?\]')  # [97.46, 97.89]
 _FRAC = re.compile(r'(?<![\d.])(0\.\d{3,4})(?!\d)')                 # 0.9968, 0.006
@@ -276,7 +286,7 @@ _RANGE = re.compile(r'(\d{1,3}\.\d{1,2})[–-](\d{1,3}\.\d{1,2})%')      # 95.6�
 
 
 def _numbers(d: dict) -> list[float]:
-    "Every number of the published runs and references in headline.json (nested lists and dicts included)."
+    "Every number of the published runs and references in the store (`_store_numbers`; nested lists and dicts included)."
     out = []
     def walk(x):
         if isinstance(x, bool): return
@@ -289,10 +299,10 @@ def _numbers(d: dict) -> list[float]:
 
 
 def _allowed(d: dict) -> set[str]:
-    "Each headline.json number as the site shows it under the one rounding rule (publish_results.pct / rounded)."
+    "Each number of the store as the site shows it under the one rounding rule (cifake_nb.report.pct / rounded)."
     vals = _numbers(d)
-    return ({publish_results.pct(v, n)[:-1] for v in vals if 0 <= v <= 1 for n in (1, 2)}
-            | {publish_results.rounded(v, n) for v in vals for n in (3, 4)})
+    return ({report.pct(v, n)[:-1] for v in vals if 0 <= v <= 1 for n in (1, 2)}
+            | {report.rounded(v, n) for v in vals for n in (3, 4)})
 
 
 def _claims(text: str) -> list[str]:
@@ -305,7 +315,7 @@ def _claims(text: str) -> list[str]:
 def _readme_results() -> str:
     "README's Results section and the rows that state a test accuracy (the params and benchmark tables)."
     t = (ROOT / 'README.md').read_text(encoding='utf-8')
-    sec = t.split('## Results', 1)[1].split('\n## ', 1)[0]
+    sec = t.split('\n## Results', 1)[1].split('\n## ', 1)[0]
     rows = [l for l in t.splitlines() if l.startswith('|') and 'test accuracy' in l and l not in sec]
     return sec + '\n' + '\n'.join(rows)
 
@@ -320,36 +330,33 @@ def _shown_docs() -> dict[str, str]:
 
 def disagreements(docs: dict[str, str], d: dict) -> list[str]:
     ok = _allowed(d)
-    return [f'{where}: {x} is no number of nbs/results/headline.json under the rounding rule (half up on the stored value)'
+    return [f'{where}: {x} is no number of the results store (nbs/results/) under the rounding rule (half up on the stored value)'
             for where, text in docs.items() for x in _claims(text) if x not in ok]
 
 
-@pytest.mark.skipif(not HEADLINE.exists(), reason='no published run yet')
+@pytest.mark.skipif(not (NBS / 'results' / 'shipped.json').exists(), reason='no published run yet')
 def test_every_quoted_result_equals_the_results_json():
-    "Every accuracy / AUC / ECE / CI number on the home page, the Results page, the README and the model card is headline.json's."
-    d = json.loads(HEADLINE.read_text())
+    "Every accuracy / AUC / ECE / CI number on the home page, the Results page, the README and the model card is the results store's."
+    d = _store_numbers()
     docs = _shown_docs()
-    both = {**d, 'runs': {**d['runs'], '_recipes': json.loads(RECIPES.read_text())['recipes']}} if RECIPES.exists() else d  # the home page's robustness table quotes it
-    bad = disagreements(docs, both)
-    for budget in (NBS / 'results' / 'budget.json', NBS / 'results' / 'budget_gpu.json'):  # the accuracy-per-budget sections quote their own file's table
-        if not budget.exists(): continue
-        b = json.loads(budget.read_text())
+    bad = disagreements(docs, d)
+    store = results.ResultsStore.load(NBS / 'results')
+    for b in store.budgets.values():  # the Benchmarks page quotes the budget records' own tables (not checked here: not a headline page)
         import bench_budget
-        assert b['table'].split('\n', 1)[1] == bench_budget.table_md(b['rows'], 'x').split('\n', 1)[1], f'{budget.name}: its table is not its rows'
-        quoted = set(_claims(b['table']))
-        bad = [x for x in bad if not (x.startswith('nbs/results/index.qmd: ') and x.split(': ')[1].split(' is no')[0] in quoted)]
+        assert b.table.split('\n', 1)[1] == bench_budget.table_md(b.rows, 'x').split('\n', 1)[1], f'{b.hardware}: its table is not its rows'
     assert not bad, '\n'.join(bad)
-    shipped = next(r for r in d['runs'].values() if r.get('shipped'))
-    acc, (lo, hi), auc = shipped['test_accuracy'], shipped['test_accuracy_ci95'], shipped['test_roc_auc']
-    headline = f"{publish_results.pct(acc)} [{publish_results.pct(lo)[:-1]}, {publish_results.pct(hi)[:-1]}]"
+    run = store.shipped_run
+    acc, (lo, hi), auc = run.test_accuracy, run.test_accuracy_ci95, run.test_roc_auc
+    headline = f"{report.pct(acc)} [{report.pct(lo)[:-1]}, {report.pct(hi)[:-1]}]"
     for where in ('README.md', 'nbs/index.ipynb (rendered)', 'nbs/results/index.qmd'):
         text = docs[where].replace('**', '')
         assert headline in text, f'{where} does not quote the headline {headline}'
-        assert publish_results.rounded(auc, 4) in text, f'{where} does not quote the ROC AUC {publish_results.rounded(auc, 4)}'
-    info = json.loads((ROOT / CFG['lib_path'] / 'assets' / 'default' / 'model.json').read_text())
-    test = info.get('evaluation', {}).get('test') or {'accuracy': info['metrics'].get('test_accuracy'), 'roc_auc': info['metrics'].get('test_roc_auc')}
-    assert test['accuracy'] == acc and test['roc_auc'] == auc, 'the shipped model.json records another evaluation'
-    assert f"| test: accuracy | {publish_results.rounded(acc, 4)} |" in docs['nbs/model_cards/default.ipynb (rendered)']
+        assert report.rounded(auc, 4) in text, f'{where} does not quote the ROC AUC {report.rounded(auc, 4)}'
+    from cifake_nb.core import ModelInfo
+    info = ModelInfo.from_json(ROOT / CFG['lib_path'] / 'assets' / 'default' / 'model.json')
+    test = info.evaluation.get('test') or {}
+    assert test.get('accuracy') == acc and test.get('roc_auc') == auc, 'the shipped model.json records another evaluation'
+    assert f"| test: accuracy | {report.rounded(acc, 4)} |" in docs['nbs/model_cards/default.ipynb (rendered)']
 
 
 def test_the_consistency_check_catches_a_disagreement():

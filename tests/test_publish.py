@@ -1,14 +1,18 @@
-"""scripts/publish_results.py on made-up run folders: what a results page keeps, what it refuses, and
-the headline entry and sidebar it writes (into a scratch copy of the project's nbs/ layout)."""
+"""cifake_nb.publish (scripts/publish_results.py is its command line) on made-up run folders: what a results page keeps,
+what it refuses, and the records and pages it writes (into a scratch copy of the project's nbs/ layout); and the
+acceptance test of issue 28: README, home page, model card and Results quote the results store's numbers."""
 import copy, json, shutil, subprocess, sys, warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cifake_nb import publish as pr
+from cifake_nb import report
+from cifake_nb.results import ResultsStore, RunRecord, sidebar_results
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'scripts'))
-import publish_results as pr  # noqa: E402
 
 PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
 
@@ -68,7 +72,7 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     root, tr, ev = project
     e = pr.publish([tr], ev, root=root)
     res = root / 'nbs' / 'results'
-    assert sorted(p.name for p in res.iterdir()) == ['evaluate_cpu.ipynb', 'figures', 'headline.json', 'index.qmd', 'train_cpu.ipynb']
+    assert sorted(p.name for p in res.iterdir()) == ['evaluate_cpu.ipynb', 'evaluate_cpu.json', 'figures', 'index.qmd', 'references.json', 'train_cpu.ipynb']
     nb = json.loads((res / 'train_cpu.ipynb').read_text())
     assert nb['cells'][0]['cell_type'] == 'raw'
     fm = yaml.safe_load(nb['cells'][0]['source'].strip('-\n'))
@@ -83,17 +87,17 @@ def test_publish_writes_pages_headline_and_sidebar(project):
     assert 'papermill' not in nb['metadata'], 'papermill notebook metadata dropped (as nbdev_clean does)'
     assert pr.clean_like_nbdev(copy.deepcopy(nb), root) == nb, 'already clean: make sync-check stays clean'
     assert (res / 'train_cpu.ipynb').read_text().endswith('}\n')  # nbdev's own notebook format
-    h = json.loads((res / 'headline.json').read_text())
-    r = h['runs']['cpu']
-    assert r == e and r['test_accuracy'] == 0.9612 and r['test_accuracy_ci95'] == [0.9585, 0.9638] and r['temperature'] == 1.2
+    r = RunRecord.from_json(res / 'evaluate_cpu.json').to_dict()   # the run's record, beside its evaluation page
+    assert {**r, 'shipped': False} == e and r['test_accuracy'] == 0.9612 and r['test_accuracy_ci95'] == [0.9585, 0.9638] and r['temperature'] == 1.2
     assert r['train_runs'] == ['runs/cpu-20261127-051500'] and r['eval_run'].startswith('runs/eval-cpu-')
-    assert r['train_pages'] == ['results/train_cpu.ipynb'] and r['eval_page'] == 'results/evaluate_cpu.ipynb' and r['shipped'] is False
+    assert r['train_pages'] == ['results/train_cpu.ipynb'] and r['eval_page'] == 'results/evaluate_cpu.ipynb' and e['shipped'] is False
     assert r['eval_params'] == {'tta': False, 'checkpoints': ['runs/cpu-20261127-051500/model.safetensors'], 'out_dir': 'runs/eval-cpu'}
-    assert r['train_seconds'] == [1500.5] and r['train_hardware'] == 'CPU x2' and h['published'][0]['test_accuracy'] == 0.9298
+    assert r['train_seconds'] == [1500.5] and r['train_hardware'] == 'CPU x2'
+    assert ResultsStore.load(res).references[0].test_accuracy == 0.9298
     sb = yaml.safe_load((root / 'nbs' / 'sidebar.yml').read_text())
     results = next(s for s in sb['website']['sidebar']['contents'] if isinstance(s, dict) and s.get('section') == 'Results')
-    assert results['contents'] == ['results/index.qmd', {'href': 'results/train_cpu.ipynb', 'text': 'cpu: training'},
-                                   {'href': 'results/evaluate_cpu.ipynb', 'text': 'cpu: evaluation'}]
+    assert results['contents'] == ['results/index.qmd', {'section': 'Other runs', 'contents': [
+        {'href': 'results/train_cpu.ipynb', 'text': 'cpu: training'}, {'href': 'results/evaluate_cpu.ipynb', 'text': 'cpu: evaluation'}]}]
     before = yaml.safe_load((ROOT / 'nbs' / 'sidebar.yml').read_text())
     others = lambda d: [s for s in d['website']['sidebar']['contents'] if not (isinstance(s, dict) and s.get('section') == 'Results')]
     assert others(sb) == others(before), 'the rest of the sidebar is untouched'
@@ -137,13 +141,15 @@ def test_ship_exports_with_the_reports_rule_and_portable_paths(project):
     (ev / 'evaluate.ipynb').write_text(json.dumps(executed_nb('Evaluation run')))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # no training data for the reference profile here: recorded in model.json
-        e = pr.publish([tr], ev, root=root, ship=True)
+        e = pr.publish([tr], ev, root=root, ship=True, recipe='clean')
     info = ModelInfo.from_json(root / 'cifake_nb' / 'assets' / 'default' / 'model.json')
     (ce,) = report.checkpoints.values()
     assert (info.temperature, info.threshold, info.checkpoint_sha256) == (ce.temperature, ce.threshold, ce.sha256) == (e['temperature'], e['threshold'], ce.sha256)
     assert (info.exported_from, info.evaluation['report'], info.data_source) == ('runs/tiny-20261201-000000', 'runs/eval-tiny/metrics.json', '…/cifake')
     assert info.hardware == 'AMD EPYC (2 cores)' and e['train_hardware'] == 'AMD EPYC (2 cores)' and e['eval_hardware'] == report.environment['hardware']
     assert e['shipped'] is True and 'runs/eval-tiny/metrics.json' in (root / 'cifake_nb' / 'assets' / 'default' / 'MODEL_CARD.md').read_text()
+    sh = ResultsStore.load(root / 'nbs' / 'results').shipped
+    assert (sh.version, sh.recipe, sh.seed, sh.evaluation) == (info.version, 'clean', 0, 'tiny')
 
 
 def test_publish_again_replaces_the_entry(project):
@@ -152,7 +158,7 @@ def test_publish_again_replaces_the_entry(project):
     first = (root / 'nbs' / 'results' / 'train_cpu.ipynb').read_text()
     pr.publish([tr], ev, name='cpu', root=root)
     assert (root / 'nbs' / 'results' / 'train_cpu.ipynb').read_text() == first
-    assert list(json.loads((root / 'nbs' / 'results' / 'headline.json').read_text())['runs']) == ['cpu']
+    assert list(ResultsStore.load(root / 'nbs' / 'results').runs) == ['cpu']
 
 
 def test_refuses_what_is_not_a_finished_matching_run(project):
@@ -178,7 +184,8 @@ def test_subset_allowed_on_request_and_cli_errors(project, capsys):
     m = json.loads((ev / 'metrics.json').read_text())
     (ev / 'metrics.json').write_text(json.dumps({**m, 'data': {'n_test': 2000, 'n_test_total': 20000}}))
     assert pr.publish([tr], ev, root=root, allow_subset=True)['n_test'] == 2000
-    with pytest.raises(SystemExit) as e: pr.main(['--train', str(root / 'runs' / 'nope'), '--eval', str(ev)])
+    import publish_results as cli   # scripts/publish_results.py: the command line
+    with pytest.raises(SystemExit) as e: cli.main(['--train', str(root / 'runs' / 'nope'), '--eval', str(ev)])
     assert e.value.code == 2 and 'does not exist' in capsys.readouterr().err
 
 
@@ -199,17 +206,17 @@ def test_several_seeds_get_one_page_each(project):
     assert not (root / 'nbs' / 'results' / 'train_cpu.ipynb').exists()
     assert e['train_pages'] == ['results/train_cpu_seed0.ipynb', 'results/train_cpu_seed1.ipynb'] and e['seeds'] == [0, 1]
     assert e['test_accuracy_std'] == 0.002 and e['test_accuracy_ci95'] is None
-    items = pr.results_entries(root / 'nbs' / 'results')
-    assert [i['href'] for i in items[1:]] == ['results/train_cpu_seed0.ipynb', 'results/train_cpu_seed1.ipynb', 'results/evaluate_cpu.ipynb']
+    items = sidebar_results(ResultsStore.load(root / 'nbs' / 'results'))
+    assert [i['href'] for i in items[1]['contents']] == ['results/train_cpu_seed0.ipynb', 'results/train_cpu_seed1.ipynb', 'results/evaluate_cpu.ipynb']
     with pytest.raises(pr.PublishError, match='exactly one'): pr.publish([tr, tr2], ev, root=root, ship=True)
 
 
 # ---------------------------------------------------------------- what a results page shows
 
 def test_rounding_rule_is_half_up_on_the_stored_value():
-    assert pr.pct(0.97675) == '97.68%' and f'{0.97675:.2%}' == '97.67%', 'binary rounding would say 97.67'
-    assert pr.pct(0.97455) == '97.46%' and pr.pct(0.9789) == '97.89%' and pr.pct(0.949, 1) == '94.9%'
-    assert pr.rounded(0.97675, 4) == '0.9768' and pr.rounded(0.9967683900000001, 4) == '0.9968' and pr.rounded(0.005802, 3) == '0.006'
+    assert report.pct(0.97675) == '97.68%' and f'{0.97675:.2%}' == '97.67%', 'binary rounding would say 97.67'
+    assert report.pct(0.97455) == '97.46%' and report.pct(0.9789) == '97.89%' and report.pct(0.949, 1) == '94.9%'
+    assert report.rounded(0.97675, 4) == '0.9768' and report.rounded(0.9967683900000001, 4) == '0.9968' and report.rounded(0.005802, 3) == '0.006'
 
 
 def noisy_run_nb():
@@ -257,35 +264,23 @@ def test_publish_writes_the_results_page_and_its_figures(project):
     (ev / 'metrics.json').write_text(json.dumps(m))
     (ev / 'x_reliability.png').write_bytes(b'png1')
     (ev / 'x_robustness.png').write_bytes(b'png2')
-    e = pr.publish([tr], ev, root=root)
+    e = pr.publish([tr], ev, root=root, ship=False)
     res = root / 'nbs' / 'results'
     assert e['figures'] == {'reliability': 'results/figures/cpu_reliability.png', 'robustness': 'results/figures/cpu_robustness.png'}
     assert (res / 'figures' / 'cpu_reliability.png').read_bytes() == b'png1'
     assert e['metrics']['ece'] == 0.005802 and e['metrics']['ece_before_T'] == 0.0475 and e['robustness_accuracy'] == {'jpeg_compression': [0.979, 0.975, 0.968]}
     page = (res / 'index.qmd').read_text()
-    assert '| **96.12%** [95.85, 96.38] | 0.9931 | 0.006 |' in page, 'headline row: accuracy [CI], AUC, ECE under the one rounding rule'
-    assert '| accuracy at argmax (threshold 0.5, T = 1) | 97.63% |' in page and '| TPR at 1% FPR | 94.9% |' in page
+    assert '| `cpu`: `speednet`, seed 0 | 96.12% [95.85, 96.38] | 0.9931 | [training](train_cpu.ipynb) · [evaluation](evaluate_cpu.ipynb) |' in page
+    assert '### Calibration' not in page, 'a run that is not shipped gets one row; its figures are on its evaluation page'
+    from cifake_nb.results import SHIPPED, ShippedRecord, write_pages   # the same run, shipped: its section in full
+    ShippedRecord(version='speednet-x', recipe='clean', seed=0, evaluation='cpu').to_json(res / SHIPPED)
+    write_pages(root)
+    page = (res / 'index.qmd').read_text()
+    assert '**96.12% [95.85, 96.38]** 95% CI | 0.9931 |' in page, 'headline row: accuracy [CI] and AUC under the one rounding rule'
+    assert '| accuracy at argmax (threshold 0.5, T = 1) | 97.63% |' in page and '| TPR at 1% FPR | 94.9% |' in page and '| ECE after temperature scaling | 0.006 |' in page
     assert '![Reliability diagrams before and after temperature scaling](figures/cpu_reliability.png)' in page
     assert '| jpeg compression | 97.9% | 97.5% | 96.8% |' in page and '92.98%' in page
     assert '| bird | 94.6% | 94.6% | 94.5% | 2,000 |' in page, 'per-category accuracy as a table when metrics.json has it'
-
-
-def test_metrics_and_figures_read_back_from_the_published_evaluation():
-    """The published single-checkpoint evaluation: its stored summary table and figures, which --refresh uses when the
-    run folder is gone, agree with what publish copied from that run's metrics.json and figure files."""
-    h = json.loads((ROOT / 'nbs' / 'results' / 'headline.json').read_text())
-    run = next(r for r in h['runs'].values() if r.get('n_checkpoints') == 1 and r.get('figures'))
-    nb = json.loads((ROOT / 'nbs' / run['eval_page']).read_text())
-    m, rob = pr.metrics_from_notebook(nb)
-    assert {'accuracy', 'roc_auc', 'ece', 'ece_before_T', 'tpr_at_fpr_1pct', 'val_accuracy'} <= set(m), m
-    for k, v in m.items():  # pandas shows 6 significant digits, at most 6 decimals
-        assert v == pytest.approx(run['metrics'][k], rel=1e-5, abs=5e-7), (k, v, run['metrics'][k])
-    assert rob is None or all(len(v) == 6 for v in rob.values())
-    figs = pr.figures_from_notebook(nb)
-    assert list(figs) == list(run['figures']), (list(figs), list(run['figures']))
-    assert all(b.startswith(b'\x89PNG') for b in figs.values())
-    for k, rel in run['figures'].items():
-        assert (ROOT / 'nbs' / rel).read_bytes() == figs[k], f'{rel} is the evaluation notebook\'s {k} figure'
 
 
 def test_results_pages_link_their_sibling_pages_from_results(tmp_path):
@@ -305,7 +300,7 @@ def test_sweep_report_is_published_with_its_summary(project):
     root, _, _ = project
     sw = root / 'runs' / 'sweeps'
     sw.mkdir(parents=True)
-    (sw / 'cpu-sweep.json').write_text(json.dumps({'study': 'cpu-sweep', 'best': {'trial': 3, 'val_score': 0.97}, 'storage': str(sw / 'cpu-sweep.sqlite')}))
+    (sw / 'cpu-sweep.json').write_text(json.dumps({'study': 'cpu-sweep', 'best': {'trial': 3, 'val_score': 0.97}, 'storage': str(sw / 'cpu-sweep.sqlite'), 'trials': []}))
     nb = executed_nb('Sweep report')
     nb['metadata']['papermill']['parameters'] = {'storage': str(sw / 'cpu-sweep.sqlite')}
     (sw / 'report.ipynb').write_text(json.dumps(nb))
@@ -313,7 +308,7 @@ def test_sweep_report_is_published_with_its_summary(project):
     assert d == {'page': 'results/sweep_cpu.ipynb', 'summary': 'results/sweep_cpu.json'}
     assert json.loads((root / 'nbs' / 'results' / 'sweep_cpu.json').read_text())['best']['trial'] == 3
     assert '/tmp' not in (root / 'nbs' / 'results' / 'sweep_cpu.json').read_text(), 'machine paths are made portable'
-    assert "text: 'cpu: sweep'" in (root / 'nbs' / 'sidebar.yml').read_text()
+    assert "text: cpu" in (root / 'nbs' / 'sidebar.yml').read_text() and '- section: Sweeps' in (root / 'nbs' / 'sidebar.yml').read_text()
     page = json.loads((root / 'nbs' / 'results' / 'sweep_cpu.ipynb').read_text())
     assert page['cells'][0]['cell_type'] == 'raw' and 'Sweep: cpu' in ''.join(page['cells'][0]['source'])
 
@@ -409,3 +404,56 @@ def test_budget_and_precision_benchmarks_are_published_on_the_benchmarks_page(pr
     assert page.index('## Accuracy per training minute') < page.index('## Accuracy per training second on a GPU') and 'NVIDIA H200, CUDA 13.0' in page
     assert page.index('| `seed_cnn` |', page.index('on a GPU')) < page.index('`paper_cnn` has no line here.') < page.index('budget_gpu_accuracy_vs_seconds.png')
     with pytest.raises(pr.PublishError, match='one table is one machine'): pr.publish_budget([gpu, real], root)
+
+
+def test_a_runs_folder_that_is_a_symbolic_link_is_published_as_runs(project, tmp_path):
+    "A worktree whose runs/ links to another checkout's runs/: records and pages say runs/<run>, never the link's target."
+    root, tr, ev = project
+    elsewhere = tmp_path / 'other-checkout'
+    elsewhere.mkdir()
+    shutil.move(str(root / 'runs'), elsewhere / 'runs')
+    (root / 'runs').symlink_to(elsewhere / 'runs')
+    e = pr.publish([Path('runs') / tr.name], Path('runs') / ev.name, root=root)
+    assert e['train_runs'] == ['runs/cpu-20261127-051500'] and e['eval_run'] == 'runs/eval-cpu-20261127-051500-20261127-060000'
+    assert e['eval_params']['checkpoints'] == ['runs/cpu-20261127-051500/model.safetensors']
+    written = ''.join(p.read_text() for p in (root / 'nbs' / 'results').glob('*.*') if p.suffix in ('.json', '.ipynb', '.qmd'))
+    assert str(tmp_path) not in written and 'other-checkout' not in written
+    assert report.repo_relative(elsewhere / 'runs' / tr.name, root) == 'runs/cpu-20261127-051500', 'the link target itself: still runs/'
+
+
+# ---------------------------------------------------------------- issue 28's acceptance: one store, quoted everywhere
+
+def _run_hidden_cells(nb_path: Path) -> dict:
+    "The namespace of a page notebook's hidden helper cells (not its displays or tests), as the docs build runs them."
+    import nbformat
+    ns = {}
+    for c in nbformat.read(nb_path, as_version=4).cells:
+        s = c.source
+        if c.cell_type == 'code' and 'display(' not in s and 'TemporaryDirectory' not in s: exec(s, ns)
+    return ns
+
+
+def test_readme_home_page_model_card_and_results_quote_the_store():
+    "The shipped model's accuracy [CI] and AUC, and each recipe's mean ± std, read the same in README, home page, model card and Results."
+    from cifake_nb.core import ModelInfo
+    from cifake_nb.results import shipped_accuracy, show, stale_pages
+    store = ResultsStore.load(ROOT / 'nbs' / 'results')
+    run = store.shipped_run
+    assert run is not None and store.recipes, 'the project publishes a shipped model and its recipes'
+    info = ModelInfo.from_json(ROOT / 'cifake_nb' / 'assets' / 'default' / 'model.json')
+    assert store.problems(info) == [], 'the store agrees with the served model.json'
+    assert stale_pages(ROOT) == [], 'a page does not say what the store says: python scripts/publish_results.py --refresh'
+    shipped = [shipped_accuracy(run), show(run.test_roc_auc, 4)]
+    recipes = [report.pm(*r.summary['test_accuracy'][:2]) for r in store.recipes.values()]
+    assert shipped[0] == '97.55% [97.34, 97.75]' and sorted(recipes) == ['97.46 ± 0.15%', '97.69 ± 0.08%']   # today's store, as a reader sees it
+    home = _run_hidden_cells(ROOT / 'nbs' / 'index.ipynb')
+    card = _run_hidden_cells(ROOT / 'nbs' / 'model_cards' / 'default.ipynb')
+    pages = {'README.md': (ROOT / 'README.md').read_text(encoding='utf-8'),
+             'home page': home['results_markdown'](home['RESULTS']) + home['recipes_markdown'](home['RESULTS']),
+             'Results page': (ROOT / 'nbs' / 'results' / 'index.qmd').read_text(encoding='utf-8')}
+    for where, text in pages.items():
+        for x in shipped + recipes: assert x in text, f'{where} does not quote {x} from the results store'
+    card_md = card['store_markdown'](card['SHIPPED'], card['RESULTS'])
+    assert shipped[0] in card_md and shipped[1] in card_md and store.shipped.version in card_md
+    card_text = (ROOT / 'cifake_nb' / 'assets' / 'default' / 'MODEL_CARD.md').read_text(encoding='utf-8')
+    assert f'| test: accuracy | {report.rounded(run.test_accuracy, 4)} |' in card_text and f'| test: roc_auc | {report.rounded(run.test_roc_auc, 4)} |' in card_text
