@@ -16,7 +16,7 @@ from pathlib import Path
 from .core import CheckpointMeta, EvalReport, ModelInfo, SidecarError
 from .report import collapse_cr, page_text, portable_path, repo_relative
 from .results import (BUDGETS, PRECISION, SHIPPED, BudgetRecord, PrecisionRecord, References, Reference, ResultsStore,
-                               RunRecord, ShippedRecord, SweepRecord, RECIPE_PARAMS, recipe_records, run_record_path, write_pages)
+                               RunRecord, ShippedRecord, SweepRecord, RECIPE_PARAMS, run_record_path, write_pages)
 
 # %% ../nbs/10c_publish.ipynb #fd041009
 RESULTS = Path('nbs/results')   # relative to the project root
