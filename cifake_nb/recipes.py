@@ -115,11 +115,16 @@ def assess_cached(path, recipe: str, ds: CIFAKE, out, **kw):
     f.write_text(json.dumps(dict(key=key, result=res), default=float))
     return res, pp, cc
 
+def _earlier(r: dict, old: dict) -> str:
+    "Where a prior row was assessed: its own record when it was already an earlier one, else the prior comparison's code."
+    a = str(r.get('assessed') or '')
+    return a if a.startswith('earlier') else f"earlier ({old.get('code_version', '?')})"
+
 def merge_prior(rows: list[dict], old: dict | None, recipes) -> list[dict]:
     "`rows` plus the earlier comparison's `per_run` entries of the same `recipes` whose (recipe, seed) was not assessed again."
     if not old: return list(rows)
     have = {(r['recipe'], int(r['seed'])) for r in rows}
-    earlier = [{**r, 'assessed': f"earlier ({old.get('code_version', '?')})"} for r in old.get('per_run', [])
+    earlier = [{**r, 'assessed': _earlier(r, old)} for r in old.get('per_run', [])
                if r['recipe'] in recipes and (r['recipe'], int(r['seed'])) not in have]
     return sorted(earlier + list(rows), key=lambda r: (list(recipes).index(r['recipe']), int(r['seed'])))
 

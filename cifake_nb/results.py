@@ -541,7 +541,8 @@ def pages_of_run(res: Path, # the results folder
         if nbp.name.startswith('evaluate_') and f'runs/eval-{name}-' in desc: ev = f'{Path(res).name}/{nbp.name}'
     return train, ev
 
-RECIPE_PARAMS = {'clean': 'params/cpu.yaml', 'robust': 'params/cpu_robust.yaml'}  # the recipes' params files, as the comparison names them
+RECIPE_PARAMS = {'clean': 'params/cpu.yaml', 'robust': 'params/cpu_robust.yaml', 'robust_kl': 'params/cpu_robust_kl.yaml',
+                 'robust_ramp': 'params/cpu_robust_ramp.yaml'}  # the recipes' params files, as the comparison names them
 
 def recipe_records(summary: dict, # the comparison's summary (recipes.json)
                    res: Path, # the results folder its pages are in

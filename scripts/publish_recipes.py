@@ -35,7 +35,10 @@ PAGE = 'evaluate_clean_vs_robust.ipynb'
 RUN_OF_VERSION = {'speednet-089f4a0c6e38': 'runs/cpu_s0-20261201-235703'}  # a seed assessed as a served folder (by its version) → the run it was exported from
 ABOUT = {'clean': 'speednet, 90,000 training images, 16 epochs, no degradation; its epoch picked on clean validation.',
          'robust': 'the clean recipe trained on randomly degraded images (resampling, larger uploads, crops, blur, sharpening, colour, noise, '
-                   're-JPEG), its epoch picked on clean and degraded validation.'}
+                   're-JPEG), its epoch picked on clean and degraded validation.',
+         'robust_kl': 'the robust recipe with each batch trained in two views, clean and degraded, and a KL term pulling the degraded '
+                      "view's prediction to the clean one's; 8 epochs of both views, as many forward images as the robust recipe's 16.",
+         'robust_ramp': 'the robust recipe with its degradation probabilities ramped from ×0.25 at the start to ×1 at the end.'}
 SUMMARY = 'recipes.json'
 TITLE = 'Recipes compared, and the ship rule'
 DESCRIPTION = 'Every seed of each recipe through the Predictor: served accuracy on validation (the ship rule), clean test split, mild and untrained edits, CIFAR-10-C'
