@@ -12,6 +12,7 @@ import torch, torch.nn as nn
 import onnx, onnxruntime as ort
 from .core import IMG_SIZE, CheckpointEval, EvalReport, ModelInfo, cam_agreement, decide, p_fake, sha256_file, to_input
 from .images import DECODE_POLICY
+from .report import fmt_metric
 from .models import CamNet
 from .features import write_reference_profile
 from .checkpoint import load_checkpoint
@@ -210,12 +211,6 @@ def quantization_report(fp32_path, int8_path,
             'bytes_fp32': a['bytes'], 'bytes_int8': b['bytes'], 'images_per_s_fp32': a['images_per_s'], 'images_per_s_int8': b['images_per_s'],
             'threads': threads}
 
-# %% ../nbs/07_export.ipynb #9db262e9
-def _fmt_metric(v) -> str:
-    "A metric value for a Markdown table: floats to 4 decimals, a confidence interval's two ends each so."
-    if isinstance(v, (list, tuple)): return '[' + ', '.join(_fmt_metric(x) for x in v) + ']'
-    return f'{v:.4f}' if isinstance(v, float) else str(v)
-
 # %% ../nbs/07_export.ipynb #e54f74c2
 _CARD_TEST = ('n', 'accuracy', 'accuracy_ci', 'roc_auc', 'tpr_at_fpr_1pct', 'ece', 'nll', 'robustness_mean_accuracy')  # test figures on the card
 
@@ -270,8 +265,8 @@ def _card_quantization(info: dict) -> str:
 def model_card(info: dict) -> str:
     "A Markdown model card from a `model.json` dict: what, data, decision rule, metrics, robustness, training, intended use and limits."
     m, test = info.get('metrics') or {}, (info.get('evaluation') or {}).get('test') or {}
-    rows = '\n'.join([*(f'| validation: {k} | {_fmt_metric(v)} |' for k, v in m.items()),
-                      *(f'| test: {k} | {_fmt_metric(test[k])} |' for k in _CARD_TEST if test.get(k) is not None)]) or '| (none recorded) | |'
+    rows = '\n'.join([*(f'| validation: {k} | {fmt_metric(v)} |' for k, v in m.items()),
+                      *(f'| test: {k} | {fmt_metric(test[k])} |' for k in _CARD_TEST if test.get(k) is not None)]) or '| (none recorded) | |'
     status = f"\n> **{info['status']}**\n" if info.get('status') else ''
     cfg = info.get('config') or {}
     held = f"{cfg['n_val']:,} training images were held out for validation (model selection, calibration)" if cfg.get('n_val') else ''

@@ -8,6 +8,7 @@ import json, time
 from pathlib import Path
 import numpy as np
 from .core import CheckpointMeta, decide
+from . import report
 from .data import CIFAKE, Split, validation_split_of
 from .evaluate import EvalConfig, evaluate
 from .export import export_checkpoint
@@ -183,10 +184,9 @@ HEADLINE = {'served_val': 'served accuracy, validation (rule)', 'clean_val': 'cl
             'cifar_c_1_3': 'CIFAR-10-C 1–3', 'cifar_c_1_5': 'CIFAR-10-C 1–5'}  # per-run key → row label (accuracies, shown in %)
 
 def mean_std(s, pct: bool = True) -> str:
-    "A pandas Series as 'mean ± std' (ddof 1) in % (or as is), the mean alone for one value; '—' when empty."
-    s = s.dropna(); f = 100 if pct else 1
-    if not len(s): return '—'
-    return f'{f * s.mean():.2f} ± {f * s.std(ddof=1):.2f}' if len(s) > 1 else f'{f * s.mean():.2f}'
+    "A pandas Series as 'mean ± std' (ddof 1) by `cifake_nb.report`'s rule, in % (or as is); the mean alone for one value; '—' when empty."
+    m, sd, _ = report.mean_std(list(s))
+    return report.pm(m, sd, percent=pct)
 
 def recipe_table(per_run, keys: dict = HEADLINE):
     "One column per recipe, one row per key of `keys` (mean ± std over its seeds), plus the seeds, training minutes and images."

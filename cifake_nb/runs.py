@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, json, shlex, shutil, statistics, sys
 from pathlib import Path
 from .checkpoint import CheckpointError, new_run_folder, read_meta, utc_stamp as utc_stamp, unique_dir as unique_dir
+from .report import fmt_metric, pm
 from .core import read_params, parse_overrides, params_name, old_option_error
 from .train import TrainConfig
 
@@ -146,7 +147,7 @@ def seed_summary_markdown(s: dict, title: str) -> str:
     "The seed summary as a markdown table (one row per figure), with the run folders."
     lines = [f'# {title}', '', f"{s['n']} seeds; mean ± standard deviation (sample); validation figures of each run's selected epoch.", '',
              '| figure | mean ± std | values |', '|---|---|---|']
-    lines += [f"| `{k}` | {m['mean']:.4f} ± {m['std']:.4f} | {', '.join(f'{x:.4g}' for x in m['values'])} |" for k, m in s['metrics'].items()]
+    lines += [f"| `{k}` | {pm(m['mean'], m['std'], 4, percent=False)} | {', '.join(fmt_metric(x) for x in m['values'])} |" for k, m in s['metrics'].items()]
     return '\n'.join(lines + ['', 'Runs:', *[f'- `{r}`' for r in s['runs']], ''])
 
 # %% ../nbs/11a_runs.ipynb #802d253b

@@ -445,7 +445,7 @@ def test_readme_home_page_model_card_and_results_quote_the_store():
     assert stale_pages(ROOT) == [], 'a page does not say what the store says: python scripts/publish_results.py --refresh'
     shipped = [shipped_accuracy(run), show(run.test_roc_auc, 4)]
     recipes = [report.pm(*r.summary['test_accuracy'][:2]) for r in store.recipes.values()]
-    assert shipped[0] == '97.55% [97.34, 97.75]' and sorted(recipes) == ['97.46 ± 0.15%', '97.69 ± 0.08%']   # today's store, as a reader sees it
+    assert shipped[0] == '97.55% [97.34, 97.75]' and {'97.46 ± 0.15%', '97.69 ± 0.08%'} <= set(recipes)   # today's store (clean and robust, 3 seeds each), as a reader sees it
     home = _run_hidden_cells(ROOT / 'nbs' / 'index.ipynb')
     card = _run_hidden_cells(ROOT / 'nbs' / 'model_cards' / 'default.ipynb')
     pages = {'README.md': (ROOT / 'README.md').read_text(encoding='utf-8'),
