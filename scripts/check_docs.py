@@ -80,10 +80,10 @@ def proc(root: Path) -> float:
     if not shutil.which('quarto'):
         print('note: quarto is not on PATH: skipping nbdev\'s install-Quarto step (it needs sudo and a download); the processing does not need it')
         q._ensure_quarto = lambda: None
-    cache, procs = root / '_proc', root / 'cifake_nb' / 'docs.py'  # nbdev's cache does not see a change to the extra processors
-    if cache.exists() and procs.exists() and procs.stat().st_mtime > cache.stat().st_mtime:
-        print('note: cifake_nb/docs.py (the extra docs processors) changed: processing every page again')
-        shutil.rmtree(cache)
+    # Every page from scratch, as CI's fresh clone does: nbdev's cache re-processes only notebooks newer than their copy in
+    # _proc/, so a page that reads the results store or a model.json when it is built (home, model card) stayed stale after a
+    # publish, and so did every page after a change to the extra processors (cifake_nb/docs.py).
+    if (root / '_proc').exists(): shutil.rmtree(root / '_proc')
     t = time.perf_counter()
     q.nbdev_proc_nbs.__wrapped__()
     return time.perf_counter() - t
